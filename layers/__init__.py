@@ -1,0 +1,4 @@
+"""Spatial layers: schemas, readers, validation, CRS handling and joins.
+
+A geopandas/shapely library that never imports :mod:`geoenergy`.
+"""

@@ -1,0 +1,5 @@
+"""Folium map builders and the static site publisher.
+
+Turns GeoDataFrames into maps; never reads the store and never imports
+:mod:`geoenergy`.
+"""
