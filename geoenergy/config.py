@@ -125,7 +125,9 @@ class Workspace:
         try:
             data = tomllib.loads(cfg.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{cfg}: not valid TOML ({exc}). Fix or recreate the file.") from None
+            raise ConfigError(
+                f"{cfg}: not valid TOML ({exc}). Fix or recreate the file."
+            ) from None
         known = {f.name for f in fields(Settings)} - {"extra"}
         core = {k: v for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known}
@@ -174,7 +176,7 @@ def _to_toml(s: Settings) -> str:
     for key, value in asdict(s).items():
         if key == "extra" or value is None:
             if key == "db_url":
-                lines.append("# db_url = \"postgresql+psycopg://user:password@host/dbname\"")
+                lines.append('# db_url = "postgresql+psycopg://user:password@host/dbname"')
             continue
         if isinstance(value, str):
             lines.append(f'{key} = "{value}"')

@@ -1,0 +1,427 @@
+"""The columnar store of meter readings and its xarray view.
+
+Readings live in the workspace as Parquet files, hash-partitioned by meter
+into ``readings_buckets`` buckets::
+
+    readings/_manifest.json                 the committed set of files
+    readings/bucket=007/<ingest>.parquet    immutable files: meter_id, timestamp (UTC), kwh
+
+Files are never modified. An ingestion writes new files, stages a new
+manifest (``_manifest.next.json``), commits its record to the relational
+store, and only then swaps the manifest in with an atomic rename. A crash at
+any point leaves the previous manifest, so readers see either the old or the
+new state, never half of an ingestion; :meth:`ReadingsStore.recover` finishes
+or discards a staged manifest and removes orphaned files.
+
+:func:`open_readings` opens the store as an ``xarray.Dataset`` with dims
+``("meter", "time")``, one dask chunk per bucket, at native, hourly or daily
+resolution.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from geoenergy.errors import ConfigError
+
+MANIFEST = "_manifest.json"
+MANIFEST_NEXT = "_manifest.next.json"
+SCHEMA = pa.schema(
+    [
+        ("meter_id", pa.string()),
+        ("timestamp", pa.timestamp("ns", tz="UTC")),
+        ("kwh", pa.float64()),
+    ]
+)
+RESOLUTIONS = {"native": None, "hourly": 3600, "daily": 86400}
+
+
+def bucket_of(meter_ids, n_buckets: int) -> np.ndarray:
+    """Stable bucket number of each meter id (same on every machine and run)."""
+    ids = np.asarray(meter_ids, dtype=object)
+    if ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return (pd.util.hash_array(ids) % np.uint64(n_buckets)).astype(np.int64)
+
+
+class ReadingsStore:
+    """The partitioned Parquet store of one workspace.
+
+    Parameters
+    ----------
+    path : Path
+        The ``readings/`` folder of the workspace.
+    n_buckets : int
+        Number of hash partitions; fixed once data has been written.
+    """
+
+    def __init__(self, path, n_buckets: int = 64):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        manifest = self.manifest()
+        if manifest["files"] and manifest["buckets"] != n_buckets:
+            # The stored layout wins over a changed setting.
+            n_buckets = manifest["buckets"]
+        self.n_buckets = n_buckets
+
+    # -- manifest -------------------------------------------------------------------
+    def manifest(self) -> dict:
+        p = self.path / MANIFEST
+        if not p.exists():
+            return {"version": 0, "buckets": None, "files": {}, "ingests": []}
+        return json.loads(p.read_text(encoding="utf-8"))
+
+    def files(self, buckets: Iterable[int] | None = None) -> dict[int, list[Path]]:
+        """Committed files per bucket."""
+        m = self.manifest()
+        out = {}
+        wanted = None if buckets is None else {int(b) for b in buckets}
+        for key, names in m["files"].items():
+            b = int(key)
+            if wanted is None or b in wanted:
+                out[b] = [self.path / n for n in names]
+        return out
+
+    @contextmanager
+    def lock(self):
+        """Exclusive lock for writers (one ingestion at a time per workspace)."""
+        fd = os.open(self.path / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(
+                    f"another ingestion is writing to {self.path}; wait for it to finish."
+                ) from None
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def new_token(self) -> str:
+        return uuid.uuid4().hex[:12]
+
+    def write_bucket_file(self, bucket: int, token: str, table: pa.Table) -> str:
+        """Write one immutable file; returns its name relative to the store."""
+        rel = f"bucket={bucket:03d}/{token}.parquet"
+        dest = self.path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(".tmp")
+        pq.write_table(table.cast(SCHEMA), tmp, compression="zstd", row_group_size=1_000_000)
+        os.replace(tmp, dest)
+        return rel
+
+    def stage(self, token: str, new_files: dict[int, str]) -> None:
+        """Stage a manifest that adds ``new_files`` ({bucket: relative name})."""
+        m = self.manifest()
+        files = {k: list(v) for k, v in m["files"].items()}
+        for b, rel in new_files.items():
+            files.setdefault(f"{b:03d}", []).append(rel)
+        nxt = {
+            "version": m["version"] + 1,
+            "buckets": self.n_buckets,
+            "files": dict(sorted(files.items())),
+            "ingests": [*m.get("ingests", []), token],
+            "token": token,
+        }
+        _write_json_atomic(self.path / MANIFEST_NEXT, nxt)
+
+    def publish(self) -> None:
+        """Make the staged manifest the committed one (atomic rename)."""
+        os.replace(self.path / MANIFEST_NEXT, self.path / MANIFEST)
+
+    def recover(self, is_committed: Callable[[str], bool]) -> str | None:
+        """Finish or discard a staged manifest left by a crash; drop orphan files.
+
+        Parameters
+        ----------
+        is_committed : callable
+            ``is_committed(token)`` tells whether the relational store holds
+            the ingestion of that token (its commit point).
+
+        Returns
+        -------
+        str or None
+            ``"published"`` or ``"discarded"`` when a staged manifest was found.
+        """
+        nxt = self.path / MANIFEST_NEXT
+        outcome = None
+        if nxt.exists():
+            try:
+                token = json.loads(nxt.read_text(encoding="utf-8")).get("token")
+            except json.JSONDecodeError:
+                token = None
+            if token and is_committed(token):
+                self.publish()
+                outcome = "published"
+            else:
+                nxt.unlink()
+                outcome = "discarded"
+        known = {str(p) for ps in self.files().values() for p in ps}
+        for f in self.path.glob("bucket=*/*"):
+            if str(f) not in known:
+                f.unlink()
+        return outcome
+
+    # -- reading --------------------------------------------------------------------
+    def read_bucket(
+        self,
+        bucket: int,
+        meter_ids=None,
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        """Read committed rows of one bucket, optionally filtered.
+
+        Returns a frame with ``meter_id`` (str), ``timestamp`` (UTC) and ``kwh``.
+        """
+        paths = self.files([bucket]).get(bucket, [])
+        if not paths:
+            return SCHEMA.empty_table().to_pandas()
+        filters = []
+        if meter_ids is not None:
+            filters.append(("meter_id", "in", list(meter_ids)))
+        if start is not None:
+            filters.append(("timestamp", ">=", pd.Timestamp(start).tz_convert("UTC")))
+        if end is not None:
+            filters.append(("timestamp", "<", pd.Timestamp(end).tz_convert("UTC")))
+        tables = [pq.read_table(p, filters=filters or None, schema=SCHEMA) for p in paths]
+        return pa.concat_tables(tables).to_pandas()
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# -- the xarray view ------------------------------------------------------------------
+
+
+def open_readings(
+    ws,
+    *,
+    resolution: str = "hourly",
+    meters=None,
+    customer_class=None,
+    start=None,
+    end=None,
+    store=None,
+):
+    """Open the workspace's readings as a lazy ``xarray.Dataset``.
+
+    Parameters
+    ----------
+    ws : geoenergy.config.Workspace
+        The workspace.
+    resolution : {"hourly", "daily", "native"}
+        Time step of the result. Finer readings are summed into the step; a
+        step is NaN unless every reading inside it is present (gaps are never
+        filled). Days are local days in the workspace time zone. ``"native"``
+        requires all selected meters to share one interval.
+    meters : list of str, optional
+        Only these meter ids.
+    customer_class : str or list of str, optional
+        Only meters of these classes.
+    start, end : str or Timestamp, optional
+        Time window ``[start, end)``; naive values are local time.
+    store : geoenergy.store.Store, optional
+        The relational store (default: the workspace's).
+
+    Returns
+    -------
+    xarray.Dataset
+        Variable ``kwh`` [kWh] with dims ``("meter", "time")``, chunked with
+        dask by meter bucket (one chunk per bucket). ``time`` is the start of
+        each step in UTC (``attrs["timezone"] == "UTC"``); ``local_time`` gives
+        it in the workspace zone. Meter coordinates: ``customer_class``,
+        ``interval_s`` [s], ``lon``, ``lat`` [deg, WGS84].
+
+    Examples
+    --------
+    >>> ds = open_readings(ws, resolution="daily")  # doctest: +SKIP
+    >>> ds.kwh.mean("time").compute()  # doctest: +SKIP
+    """
+    import dask
+    import dask.array as dsa
+    import sqlalchemy as sa
+    import xarray as xr
+
+    from geoenergy.store import Meter, Store
+
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {sorted(RESOLUTIONS)}, got {resolution!r}.")
+    store = store or Store.for_workspace(ws)
+    tz = ws.tz
+    rs = ReadingsStore(ws.readings_path, ws.settings.readings_buckets)
+    from geoenergy.ingest.readings import token_committed
+
+    if (rs.path / MANIFEST_NEXT).exists():
+        with rs.lock():
+            rs.recover(token_committed(store))
+    q = sa.select(
+        Meter.meter_id,
+        Meter.customer_class,
+        Meter.interval_s,
+        Meter.first_reading,
+        Meter.last_reading,
+        Meter.lon,
+        Meter.lat,
+    ).where(Meter.n_readings > 0)
+    if customer_class is not None:
+        classes = [customer_class] if isinstance(customer_class, str) else list(customer_class)
+        q = q.where(Meter.customer_class.in_(classes))
+    with store.session() as s:
+        reg = pd.DataFrame(
+            s.execute(q).all(),
+            columns=["meter_id", "customer_class", "interval_s", "first", "last", "lon", "lat"],
+        )
+    if meters is not None:
+        wanted = pd.Index(list(meters))
+        missing = wanted.difference(reg["meter_id"])
+        if len(missing):
+            raise ValueError(
+                f"{len(missing)} requested meter(s) have no readings in this workspace "
+                f"(e.g. {list(missing[:5])}); check the ids or ingest their readings."
+            )
+        reg = reg[reg["meter_id"].isin(wanted)]
+    if reg.empty:
+        raise ValueError(
+            "no readings match the selection; ingest readings with "
+            "`geoenergy ingest readings FILE` or widen the selection."
+        )
+    intervals = reg["interval_s"].dropna().astype(int)
+    if resolution == "native":
+        if intervals.nunique() > 1:
+            raise ValueError(
+                f"the selected meters have different intervals {sorted(intervals.unique())} [s]; "
+                f"use resolution='hourly' or 'daily', or select meters of one interval."
+            )
+        step = int(intervals.iloc[0]) if len(intervals) else 3600
+    else:
+        step = RESOLUTIONS[resolution]
+    coarse = reg[reg["interval_s"].fillna(0) > step]
+    if len(coarse):
+        raise ValueError(
+            f"{len(coarse)} meter(s) have readings coarser than the {resolution} step "
+            f"(e.g. {coarse['meter_id'].iloc[0]} every {int(coarse['interval_s'].iloc[0])} s); "
+            f"use resolution='daily' or exclude them with meters=[...]."
+        )
+
+    t_first = pd.Timestamp(reg["first"].min()).tz_convert("UTC")
+    t_last = pd.Timestamp(reg["last"].max()).tz_convert("UTC")
+    if start is not None:
+        t_first = max(t_first, _as_utc(start, tz))
+    if end is not None:
+        t_last = min(t_last, _as_utc(end, tz) - pd.Timedelta(1, "ns"))
+    if step == 86400:
+        d0 = t_first.tz_convert(tz).normalize()
+        d1 = t_last.tz_convert(tz).normalize()
+        local_days = pd.date_range(d0.tz_localize(None), d1.tz_localize(None), freq="D")
+        edges = (
+            pd.DatetimeIndex([*local_days, local_days[-1] + pd.Timedelta(days=1)])
+            .tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+            .tz_convert("UTC")
+        )
+    else:
+        t0 = t_first.floor(f"{step}s")
+        t1 = t_last.floor(f"{step}s") + pd.Timedelta(seconds=step)
+        edges = pd.date_range(t0, t1, freq=f"{step}s")
+    edges = edges.as_unit("ns")
+    times = edges[:-1]
+    edge_ns = edges.asi8
+    duration_s = np.diff(edge_ns) / 1e9
+
+    reg = reg.assign(bucket=bucket_of(reg["meter_id"].to_numpy(), rs.n_buckets))
+    reg = reg.sort_values(["bucket", "meter_id"], kind="stable").reset_index(drop=True)
+    window = (edges[0], edges[-1])
+    blocks = []
+    for b, grp in reg.groupby("bucket", sort=True):
+        ids = grp["meter_id"].to_numpy()
+        ivs = grp["interval_s"].fillna(step).to_numpy(dtype=np.float64)
+        delayed = dask.delayed(_load_block)(rs, int(b), ids, ivs, edge_ns, duration_s, window)
+        blocks.append(dsa.from_delayed(delayed, shape=(len(ids), len(times)), dtype=np.float64))
+    data = dsa.concatenate(blocks, axis=0)
+    time_utc = times.tz_localize(None)
+    ds = xr.Dataset(
+        {"kwh": (("meter", "time"), data)},
+        coords={
+            "meter": reg["meter_id"].to_numpy(dtype=str),
+            "time": (
+                "time",
+                time_utc.to_numpy(),
+                {"timezone": "UTC", "long_name": "start of step (UTC)"},
+            ),
+            "local_time": (
+                "time",
+                times.tz_convert(tz).tz_localize(None).to_numpy(),
+                {"timezone": str(tz), "long_name": "start of step (local time)"},
+            ),
+            "customer_class": ("meter", reg["customer_class"].to_numpy(dtype=str)),
+            "interval_s": (
+                "meter",
+                reg["interval_s"].fillna(-1).to_numpy(dtype=np.int64),
+                {"units": "s"},
+            ),
+            "lon": ("meter", reg["lon"].to_numpy(dtype=np.float64), {"units": "degrees_east"}),
+            "lat": ("meter", reg["lat"].to_numpy(dtype=np.float64), {"units": "degrees_north"}),
+        },
+        attrs={
+            "title": "GeoEnergy meter readings",
+            "resolution": resolution,
+            "step_s": step,
+            "timezone": str(tz),
+        },
+    )
+    ds["kwh"].attrs.update(
+        {"units": "kWh", "long_name": "energy consumed in the step", "cell_methods": "time: sum"}
+    )
+    return ds
+
+
+def _as_utc(t, tz) -> pd.Timestamp:
+    t = pd.Timestamp(t)
+    if t.tzinfo is None:
+        t = t.tz_localize(tz)
+    return t.tz_convert("UTC")
+
+
+def _load_block(rs, bucket, meter_ids, intervals_s, edge_ns, duration_s, window):
+    """One dask block: the (meters x steps) energy of one bucket [kWh]."""
+    n_m, n_t = len(meter_ids), len(edge_ns) - 1
+    df = rs.read_bucket(bucket, meter_ids=meter_ids, start=window[0], end=window[1])
+    out = np.full((n_m, n_t), np.nan)
+    if df.empty:
+        return out
+    order = np.argsort(meter_ids)
+    sorted_ids = meter_ids[order]
+    pos = np.searchsorted(sorted_ids, df["meter_id"].to_numpy())
+    row = order[pos]
+    ts = (
+        (df["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]"))
+        .to_numpy()
+        .view(np.int64)
+    )
+    col = np.searchsorted(edge_ns, ts, side="right") - 1
+    ok = (col >= 0) & (col < n_t)
+    flat = row[ok] * n_t + col[ok]
+    sums = np.bincount(flat, weights=df["kwh"].to_numpy()[ok], minlength=n_m * n_t)
+    counts = np.bincount(flat, minlength=n_m * n_t)
+    expected = np.rint(duration_s[None, :] / intervals_s[:, None]).ravel()
+    complete = counts == expected
+    out.ravel()[complete] = sums[complete]
+    return out
