@@ -1,0 +1,89 @@
+"""Shared pytest fixtures. Each owner keeps to a clearly delimited section."""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------------
+# BEGIN store fixtures (owner: geoenergy/store): PostGIS databases, store URLs
+# ---------------------------------------------------------------------------------
+import os
+import uuid
+
+import pytest
+
+#: Admin URL of the test PostgreSQL server; its role must be able to CREATE DATABASE.
+DEFAULT_TEST_PG_URL = "postgresql+psycopg://geoenergy:geoenergy@127.0.0.1:5432/geoenergy_test"
+
+
+def _skip_or_fail(reason: str):
+    """Skip locally, fail in CI: a broken PostGIS install must not pass as a skip."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostGIS is required in CI (CI=true): {reason}", pytrace=False)
+    pytest.skip(f"PostGIS not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def _pg_admin():
+    """An AUTOCOMMIT engine on the admin database, or the reason there is none."""
+    url = os.environ.get("GEOENERGY_TEST_PG_URL", DEFAULT_TEST_PG_URL)
+    try:
+        import psycopg  # noqa: F401
+        import sqlalchemy as sa
+    except ImportError as exc:
+        yield None, f"{exc} (pip install 'psycopg[binary]')"
+        return
+    engine = sa.create_engine(
+        url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+    )
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        yield None, f"cannot connect to GEOENERGY_TEST_PG_URL ({reason})"
+        return
+    yield engine, None
+    engine.dispose()
+
+
+@pytest.fixture
+def postgis_url(_pg_admin):
+    """URL of a fresh, uniquely named PostgreSQL database with PostGIS, dropped after."""
+    import sqlalchemy as sa
+
+    admin, reason = _pg_admin
+    if admin is None:
+        _skip_or_fail(reason)
+    name = f"geoenergy_t_{uuid.uuid4().hex[:16]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        _skip_or_fail(f"cannot create a test database ({exc})")
+    url = admin.url.set(database=name)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    except Exception as exc:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _skip_or_fail(f"cannot create the postgis extension ({exc})")
+    engine.dispose()
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def store_url(request, tmp_path):
+    """An empty store URL, once for SpatiaLite (a file in tmp_path) and once for PostGIS."""
+    if request.param == "spatialite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    return request.getfixturevalue("postgis_url")
+
+
+# ---------------------------------------------------------------------------------
+# END store fixtures
+# ---------------------------------------------------------------------------------
