@@ -150,13 +150,9 @@ def _bind_bundled_geo_libraries() -> None:
     Python loads extension modules with ``RTLD_NOW``, so importing them first
     binds their symbols to their own copies for good.
     """
-    import importlib
-
-    for name in ("shapely", "pyproj", "pyogrio"):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # pragma: no cover - all are dependencies
-            pass
+    import pyogrio  # noqa: F401
+    import pyproj  # noqa: F401
+    import shapely  # noqa: F401
 
 
 def _make_sqlite_engine(url: URL, **kw: Any) -> sa.Engine:
