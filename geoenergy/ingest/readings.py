@@ -227,7 +227,7 @@ def _stage(src, ws, rs, known, staging, rejects, report, chunk_rows, progress):
         part = pd.DataFrame(
             {
                 "meter_id": meter.to_numpy()[good],
-                "timestamp": ts.to_numpy()[good],
+                "timestamp": ts.to_numpy(dtype="datetime64[ns]")[good],
                 "kwh": kwh[good],
                 "row": df.index.to_numpy()[good],
             }
