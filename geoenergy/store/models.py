@@ -30,6 +30,10 @@ from geoalchemy2.elements import WKBElement
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from geoenergy.contracts import CUSTOMER_CLASSES, LABELS
+from layers.coords import COORD_SYSTEMS
+from layers.schemas import LAYER_SCHEMAS
+
 __all__ = [
     "COORD_SYSTEMS",
     "CUSTOMER_CLASSES",
@@ -65,18 +69,8 @@ SRID = 4326
 
 INGEST_KINDS = ("readings", "registry", "labels", "weather", "layer")
 INGEST_STATUSES = ("completed", "failed")
-CUSTOMER_CLASSES = (
-    "residential",
-    "commercial",
-    "industrial",
-    "public",
-    "agricultural",
-    "data_centre",
-    "other",
-)
-COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
-LAYER_KINDS = ("districts", "buildings", "heating_network", "heat_demand", "data_centres", "other")
-LABELS = ("mining", "not_mining")
+# The allowed values come from the single registries of the data contracts.
+LAYER_KINDS = (*LAYER_SCHEMAS, "other")
 LABEL_SOURCES = ("file", "review")
 REVIEW_ACTIONS = ("assign", "schedule", "outcome", "note")
 REVIEW_OUTCOMES = ("mining", "not_mining", "no_access")
