@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,11 +30,16 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 ingest_app = typer.Typer(
-    help="Ingest data-contract files into the workspace.", no_args_is_help=True
+    help="Ingest data-contract files into the workspace.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
-db_app = typer.Typer(help="The relational store: schema migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The relational store: schema migrations.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
 
@@ -161,13 +167,16 @@ MapOpt = Annotated[
     ),
 ]
 EncOpt = Annotated[str, typer.Option(help="Text encoding of a CSV file, e.g. utf-8 or gbk.")]
+DelimOpt = Annotated[
+    str | None, typer.Option(help="CSV delimiter (default ',' or tab for .tsv), e.g. ';'.")
+]
 ForceOpt = Annotated[
     bool, typer.Option(help="Process a file again even if it was ingested before.")
 ]
 FileArg = Annotated[Path, typer.Argument(help="CSV or Parquet file.")]
 
 
-def _run_ingest(kind: str, file: Path, column_map, encoding, force):
+def _run_ingest(kind: str, file: Path, column_map, encoding, force, delimiter=None):
     from geoenergy.ingest import INGESTERS
 
     ws = _workspace()
@@ -179,6 +188,7 @@ def _run_ingest(kind: str, file: Path, column_map, encoding, force):
             file,
             column_map=_parse_map(column_map),
             encoding=encoding,
+            delimiter=delimiter,
             force=force,
             progress=advance,
             **kw,
@@ -186,36 +196,33 @@ def _run_ingest(kind: str, file: Path, column_map, encoding, force):
     _print_report(report)
 
 
-@ingest_app.command("readings")
-def ingest_readings_cmd(
-    file: FileArg, map: MapOpt = None, encoding: EncOpt = "utf-8", force: ForceOpt = False
-):
-    """Meter readings: meter_id, timestamp (ISO 8601; naive = workspace zone), kwh [kWh]."""
-    _run_ingest("readings", file, map, encoding, force)
+def _contract_help(kind: str) -> str:
+    from geoenergy.contracts import CONTRACTS
+
+    c = CONTRACTS[kind]
+    cols = "; ".join(
+        f"{col.name}{'' if col.required else ' (optional)'}: {col.description}"
+        for col in c.columns
+    )
+    return f"Ingest {c.description}. Columns: {cols}."
 
 
-@ingest_app.command("registry")
-def ingest_registry_cmd(
-    file: FileArg, map: MapOpt = None, encoding: EncOpt = "utf-8", force: ForceOpt = False
-):
-    """Meter registry: meter_id, address, customer_class, lon, lat [, coord_system, contracted_kw, floor_area_m2]."""
-    _run_ingest("registry", file, map, encoding, force)
+def _make_ingest_command(kind: str):
+    def command(
+        file: FileArg,
+        map: MapOpt = None,
+        encoding: EncOpt = "utf-8",
+        delimiter: DelimOpt = None,
+        force: ForceOpt = False,
+    ):
+        _run_ingest(kind, file, map, encoding, force, delimiter)
+
+    command.__doc__ = _contract_help(kind)
+    ingest_app.command(kind)(command)
 
 
-@ingest_app.command("labels")
-def ingest_labels_cmd(
-    file: FileArg, map: MapOpt = None, encoding: EncOpt = "utf-8", force: ForceOpt = False
-):
-    """Inspection labels: meter_id, label (mining|not_mining), inspected_on (date)."""
-    _run_ingest("labels", file, map, encoding, force)
-
-
-@ingest_app.command("weather")
-def ingest_weather_cmd(
-    file: FileArg, map: MapOpt = None, encoding: EncOpt = "utf-8", force: ForceOpt = False
-):
-    """Daily weather: date, temp_c [degC]."""
-    _run_ingest("weather", file, map, encoding, force)
+for _kind in ("readings", "registry", "labels", "weather"):
+    _make_ingest_command(_kind)
 
 
 @ingest_app.command("layer")
@@ -256,7 +263,7 @@ def _print_report(report):
         t.add_column("rows", justify="right")
         t.add_column("example")
         for problem, (n, example) in report.problems.items():
-            t.add_row(problem, f"{n:,}", example)
+            t.add_row(escape(problem), f"{n:,}", escape(example))
         console.print(t)
 
 
@@ -349,7 +356,16 @@ def rejected(
         t.add_column(c, overflow="fold")
     for r in rows:
         t.add_row(
-            Path(r.source_path).name, str(r.row_number), r.column or "", r.value or "", r.reason
+            *(
+                escape(x)
+                for x in (
+                    Path(r.source_path).name,
+                    str(r.row_number),
+                    r.column or "",
+                    r.value or "",
+                    r.reason,
+                )
+            )
         )
     console.print(t)
 
@@ -363,7 +379,7 @@ def status():
     summary = workspace_summary(ws, _store(ws))
     t = Table(title=f"Workspace {ws.path}", show_header=False)
     for k, v in summary.items():
-        t.add_row(k, str(v))
+        t.add_row(escape(k), escape(str(v)))
     console.print(t)
 
 
@@ -416,7 +432,7 @@ def _fail(exc, code, internal=False):
         traceback.print_exception(exc)
     prefix = "internal error" if internal else "error"
     err_console.print(
-        f"[bold red]{prefix}:[/] {exc}", highlight=False, markup=True, soft_wrap=True
+        f"[bold red]{prefix}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
     )
     if not state.verbose:
         err_console.print("(run with --verbose for the traceback)", style="dim")

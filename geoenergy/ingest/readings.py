@@ -81,6 +81,7 @@ def ingest_readings(
     store: Store | None = None,
     column_map: Mapping[str, str] | None = None,
     encoding: str = "utf-8",
+    delimiter: str | None = None,
     force: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
@@ -100,6 +101,8 @@ def ingest_readings(
         ``{file column: contract column}``.
     encoding : str
         Text encoding of a CSV file.
+    delimiter : str, optional
+        CSV delimiter (default ``","``).
     force : bool
         Process a file again even if this exact file was ingested before
         (e.g. after adding missing meters to the registry). Rows already
@@ -123,7 +126,9 @@ def ingest_readings(
     started = dt.datetime.now(dt.UTC)
     store = store or Store.for_workspace(ws)
     store.check()
-    src = open_table(path, "readings", column_map=column_map, encoding=encoding)
+    src = open_table(
+        path, "readings", column_map=column_map, encoding=encoding, delimiter=delimiter
+    )
     sha = sha256_file(src.path)
     rs = readings_store(ws)
     with rs.lock():

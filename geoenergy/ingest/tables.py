@@ -57,12 +57,25 @@ METER_FIELDS = (
 )
 
 
-def _run(ws, kind, path, *, store, column_map, encoding, force, chunk_rows, progress, apply):
+def _run(
+    ws,
+    kind,
+    path,
+    *,
+    store,
+    column_map,
+    encoding,
+    force,
+    chunk_rows,
+    progress,
+    apply,
+    delimiter=None,
+):
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
     store = store or Store.for_workspace(ws)
     store.check()
-    src = open_table(path, kind, column_map=column_map, encoding=encoding)
+    src = open_table(path, kind, column_map=column_map, encoding=encoding, delimiter=delimiter)
     sha = sha256_file(src.path)
     prev = previous_ingest(store, kind, sha)
     if prev is not None and not force:
@@ -148,6 +161,7 @@ def ingest_registry(
     store: Store | None = None,
     column_map: Mapping[str, str] | None = None,
     encoding: str = "utf-8",
+    delimiter: str | None = None,
     force: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
@@ -171,6 +185,7 @@ def ingest_registry(
         store=store,
         column_map=column_map,
         encoding=encoding,
+        delimiter=delimiter,
         force=force,
         chunk_rows=chunk_rows,
         progress=progress,
@@ -382,6 +397,7 @@ def ingest_labels(
     store: Store | None = None,
     column_map: Mapping[str, str] | None = None,
     encoding: str = "utf-8",
+    delimiter: str | None = None,
     force: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
@@ -399,6 +415,7 @@ def ingest_labels(
         store=store,
         column_map=column_map,
         encoding=encoding,
+        delimiter=delimiter,
         force=force,
         chunk_rows=chunk_rows,
         progress=progress,
@@ -504,6 +521,7 @@ def ingest_weather(
     store: Store | None = None,
     column_map: Mapping[str, str] | None = None,
     encoding: str = "utf-8",
+    delimiter: str | None = None,
     force: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
@@ -516,6 +534,7 @@ def ingest_weather(
         store=store,
         column_map=column_map,
         encoding=encoding,
+        delimiter=delimiter,
         force=force,
         chunk_rows=chunk_rows,
         progress=progress,
