@@ -9,6 +9,8 @@ capabilities add their step to :data:`DEMO_STEPS`.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,9 +136,10 @@ def run_demo(
     for k, v in workspace_summary(ws, store).items():
         table.add_row(k, str(v))
     console.print(table)
+    exe = "geoenergy" if shutil.which("geoenergy") else sys.argv[0]
     console.print(
         f"Done in {time.perf_counter() - t0:.0f} s. Workspace: {ws.path}\n"
-        f"Next: `geoenergy -w {ws.path} status`, `geoenergy -w {ws.path} rejected`.",
+        f"Next: `{exe} -w {ws.path} status`, `{exe} -w {ws.path} rejected`.",
         highlight=False,
         markup=False,
     )
