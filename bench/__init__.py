@@ -1,0 +1,1 @@
+"""GeoEnergy benchmarks: run with ``python -m bench``; see ``bench/README.md``."""
