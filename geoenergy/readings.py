@@ -307,8 +307,9 @@ def open_readings(
     intervals = reg["interval_s"].dropna().astype(int)
     if resolution == "native":
         if intervals.nunique() > 1:
+            found = sorted(int(i) for i in intervals.unique())
             raise ValueError(
-                f"the selected meters have different intervals {sorted(intervals.unique())} [s]; "
+                f"the selected meters have different intervals {found} [s]; "
                 f"use resolution='hourly' or 'daily', or select meters of one interval."
             )
         step = int(intervals.iloc[0]) if len(intervals) else 3600

@@ -17,7 +17,9 @@ import pandas as pd
 
 REJECT_COLUMNS = ["row_number", "column", "value", "reason", "problem", "raw"]
 
-_OFFSET_RE = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+# A UTC offset after a time of day; a bare date such as 2023-11-15 must not read
+# its "-15" as an offset.
+_OFFSET_RE = r"[T ]\d{1,2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 
 
 class RowChecks:
@@ -202,7 +204,7 @@ def parse_timestamps(checks: RowChecks, s: pd.Series, column: str, tz) -> pd.Ser
     """
     tzname = str(tz)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        ts = s
+        ts = _drop_far(checks, s, np.ones(len(s), dtype=bool), column)
         if getattr(ts.dt, "tz", None) is None:
             local = ts.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
             _flag_dst(checks, ts.notna() & local.isna(), column, tzname)
@@ -233,6 +235,7 @@ def parse_timestamps(checks: RowChecks, s: pd.Series, column: str, tz) -> pd.Ser
     naive_idx = ~has_offset & ~empty
     if naive_idx.any():
         parsed = pd.to_datetime(text[naive_idx], format="ISO8601", errors="coerce")
+        parsed = _drop_far(checks, parsed, naive_idx, column)
         local = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
         dst = np.zeros(len(s), dtype=bool)
         dst[naive_idx] = (parsed.notna() & local.isna()).to_numpy()
@@ -240,6 +243,7 @@ def parse_timestamps(checks: RowChecks, s: pd.Series, column: str, tz) -> pd.Ser
         out[naive_idx] = local.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     if has_offset.any():
         parsed = pd.to_datetime(text[has_offset], format="ISO8601", errors="coerce", utc=True)
+        parsed = _drop_far(checks, parsed, has_offset, column)
         out[has_offset] = parsed.astype("datetime64[ns, UTC]")
     checks.add(empty, column, "empty", f"{column} is empty; give the start of the interval.")
     checks.add(
@@ -253,6 +257,27 @@ def parse_timestamps(checks: RowChecks, s: pd.Series, column: str, tz) -> pd.Ser
         ],
     )
     return _check_plausible(checks, out, column)
+
+
+def _drop_far(checks, parsed: pd.Series, rows: np.ndarray, column: str) -> pd.Series:
+    """Reject parsed values that ``datetime64[ns]`` cannot hold (years before 1678 or
+    after 2261, e.g. a typo like 2923) and return ``parsed`` with NaT there.
+
+    ``parsed`` holds the rows of the chunk where ``rows`` is True.
+    """
+    years = parsed.dt.year
+    far = (parsed.notna() & ((years < 1678) | (years > 2261))).to_numpy()
+    if not far.any():
+        return parsed
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[np.flatnonzero(rows)[far]] = True
+    checks.add(
+        mask,
+        column,
+        "implausible_date",
+        lambda v: [f"{column}={x!s} is not a plausible date; check the year." for x in v],
+    )
+    return parsed.mask(far)
 
 
 def _flag_dst(checks, mask, column, tzname):
@@ -291,6 +316,7 @@ def parse_dates(checks: RowChecks, s: pd.Series, column: str) -> pd.Series:
     """Parse calendar dates (no time of day); returns ``datetime64[ns]`` at midnight."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         d = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        d = _drop_far(checks, d, np.ones(len(s), dtype=bool), column)
         parsed = d.dt.normalize().astype("datetime64[ns]")
         empty = s.isna().to_numpy()
         bad = np.zeros(len(s), dtype=bool)
@@ -300,6 +326,7 @@ def parse_dates(checks: RowChecks, s: pd.Series, column: str) -> pd.Series:
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
+        parsed = _drop_far(checks, parsed, np.ones(len(s), dtype=bool), column)
         parsed = parsed.astype("datetime64[ns]")
         bad = parsed.isna().to_numpy() & ~empty
         with_time = (parsed.notna() & (parsed != parsed.dt.normalize())).to_numpy()

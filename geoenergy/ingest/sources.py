@@ -86,6 +86,7 @@ class TableSource:
         for batch in pf.iter_batches(batch_size=chunk_rows, columns=self.source_columns):
             df = batch.to_pandas()
             df.columns = self.columns
+            df.index = pd.RangeIndex(row, row + len(df), name="row")
             if progress:
                 progress(batch.num_rows)
             if len(df):
@@ -109,8 +110,11 @@ class TableSource:
             )
             return "skip"
 
+        # Single-threaded: only then does pyarrow report the line number of an
+        # invalid row, which the data-row numbering of every later row relies on.
         read_opts = pacsv.ReadOptions(
             encoding=self.encoding,
+            use_threads=False,
             block_size=1 << 22,
             column_names=self.source_columns,
             skip_rows=1,
@@ -288,6 +292,16 @@ def open_table(
             "rename or drop the duplicate columns.",
         )
     missing = [c for c in contract.required if c not in mapped]
+    if missing and fmt == "csv" and len(source_columns) == 1:
+        other = next((d for d in (";", "\t", "|") if d in source_columns[0]), None)
+        if other:
+            shown = "\\t" if other == "\t" else other
+            raise InputFileError(
+                path,
+                f"the header {source_columns[0]!r} looks separated by {shown!r}, not "
+                f"{delimiter!r}.",
+                f"pass --delimiter '{shown}'.",
+            )
     if missing:
         hint = ", ".join(f"--map YOUR_NAME={m}" for m in missing)
         raise InputFileError(

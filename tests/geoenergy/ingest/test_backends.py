@@ -1,0 +1,71 @@
+"""The same ingestion on both store backends (SpatiaLite and PostGIS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from geoenergy.config import Workspace
+from geoenergy.ingest import ingest_labels, ingest_readings, ingest_registry, ingest_weather
+from geoenergy.readings import open_readings
+from geoenergy.store import AuditLog, Ingest, RejectedRow, upgrade
+
+READINGS = """\
+meter_id,timestamp,kwh
+M1,2023-11-15 00:00,1
+M1,2023-11-15 01:00,2
+M1,2023-11-15 01:00,2
+M1,2023-11-15 02:00,-3
+M9,2023-11-15 02:00,1
+M1,2023-11-15 03:00,4,extra
+M1,2023-11-15 04:00,5
+"""
+
+
+@pytest.fixture
+def ws_any(store_url, tmp_path, kit):
+    created = Workspace.create(tmp_path / "ws", readings_buckets=4)
+    upgrade(store_url)
+    ws = Workspace(created.path, db_url=store_url)
+    assert ws.db_url == store_url
+    ingest_registry(ws, kit.write(tmp_path / "registry.csv", kit.REGISTRY))
+    return ws
+
+
+def test_idempotency_and_rejected_rows(ws_any, tmp_path, kit):
+    ws = ws_any
+    path = kit.write(tmp_path / "r.csv", READINGS)
+    rep = ingest_readings(ws, path)
+    assert (rep.n_rows, rep.n_accepted, rep.n_duplicates, rep.n_rejected) == (7, 3, 1, 3)
+    rows = kit.rejected_rows(ws, "readings")
+    assert [(r["row"], r["column"]) for r in rows] == [(4, "kwh"), (5, "meter_id"), (6, None)]
+    assert rows[0]["raw"] == {"meter_id": "M1", "timestamp": "2023-11-15 02:00", "kwh": "-3"}
+
+    assert ingest_readings(ws, path).status == "unchanged"
+    again = ingest_readings(ws, path, force=True)
+    assert (again.n_accepted, again.n_duplicates, again.n_rejected) == (0, 4, 3)
+    assert kit.count(ws, RejectedRow) == 3
+    assert kit.count(ws, Ingest) == 2  # registry + readings
+
+    ds = open_readings(ws, resolution="native")
+    assert ds.kwh.sel(meter="M1").values.tolist()[:2] == [1.0, 2.0]
+
+
+def test_tables_on_each_backend(ws_any, tmp_path, kit):
+    ws = ws_any
+    changed = kit.REGISTRY.replace("commercial", "data_centre")
+    rep = ingest_registry(ws, kit.write(tmp_path / "reg2.csv", changed))
+    assert (rep.n_accepted, rep.n_duplicates) == (1, 2)
+    assert kit.count(ws, AuditLog) == 1
+
+    labels = "meter_id,label,inspected_on\nM1,mining,2023-10-01\nM1,bad,2023-10-01\n"
+    rep = ingest_labels(ws, kit.write(tmp_path / "l.csv", labels))
+    assert (rep.n_accepted, rep.n_rejected) == (1, 1)
+    weather = "date,temp_c\n2023-11-15,3.5\n2023-11-16,100\n"
+    rep = ingest_weather(ws, kit.write(tmp_path / "w.csv", weather))
+    assert (rep.n_accepted, rep.n_rejected) == (1, 1)
+    assert ingest_weather(ws, tmp_path / "w.csv").status == "unchanged"
+    ing = kit.ingests(ws)[-1]
+    assert ing.finished_at.tzinfo is not None
+    assert ing.finished_at <= dt.datetime.now(dt.UTC)
