@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
+from geoenergy.contracts import CUSTOMER_CLASSES
 from layers.coords import wgs84_to_gcj02
 
 __all__ = ["ARCHETYPES", "SampleCity", "generate_city"]
@@ -54,15 +55,7 @@ _BAD_KWH = "abc"
 _N_EXTRA_ROWS = 200
 _N_BAD_PER_KIND = 4
 
-_CLASSES = (
-    "residential",
-    "commercial",
-    "industrial",
-    "public",
-    "agricultural",
-    "data_centre",
-    "other",
-)
+_CLASSES = CUSTOMER_CLASSES
 # Share of meters per customer class; "other" takes the rest.
 _CLASS_SHARE = {
     "residential": 0.75,

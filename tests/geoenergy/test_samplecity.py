@@ -10,21 +10,14 @@ import pyogrio
 import pytest
 import shapely
 
+from geoenergy.contracts import CUSTOMER_CLASSES
 from geoenergy.samplecity import ARCHETYPES, SampleCity, generate_city
 from layers.coords import gcj02_to_wgs84
 
 N = 300
 START, END = "2023-11-05", "2023-11-26"
 KW = {"n_meters": N, "start": START, "end": END, "seed": 7}
-CLASSES = {
-    "residential",
-    "commercial",
-    "industrial",
-    "public",
-    "agricultural",
-    "data_centre",
-    "other",
-}
+CLASSES = set(CUSTOMER_CLASSES)
 LAYER_COLUMNS = {
     "districts": {"name"},
     "buildings": {"use", "floor_area_m2"},
