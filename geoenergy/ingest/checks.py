@@ -37,28 +37,35 @@ class RowChecks:
         self.problem = np.full(n, None, dtype=object)
         self.column = np.full(n, None, dtype=object)
         self.reason = np.full(n, None, dtype=object)
+        self._bad = np.zeros(n, dtype=bool)
 
     @property
     def bad(self) -> np.ndarray:
-        """Boolean mask of rows with a problem."""
-        return self.problem != None  # noqa: E711 - elementwise on object array
+        """Boolean mask of rows with a problem (a copy)."""
+        return self._bad.copy()
 
     def add(self, mask, column: str | None, problem: str, reason) -> None:
         """Record ``problem`` for rows in ``mask`` that have none yet.
 
-        ``reason`` is a string, or a callable ``f(values) -> array of str``
-        given the raw values of ``column`` for the newly bad rows.
+        ``reason`` is a string; a sequence of strings, one per True row of
+        ``mask``; or a callable ``f(values) -> array of str`` given the raw
+        values of ``column`` for the newly bad rows.
         """
-        mask = np.asarray(mask, dtype=bool) & ~self.bad
+        given = np.asarray(mask, dtype=bool)
+        mask = given & ~self._bad
         if not mask.any():
             return
+        self._bad |= mask
         self.problem[mask] = problem
         self.column[mask] = column
         if callable(reason):
             vals = self.df[column].to_numpy()[mask] if column else np.full(mask.sum(), None)
             self.reason[mask] = np.asarray(reason(vals), dtype=object)
-        else:
+        elif isinstance(reason, str):
             self.reason[mask] = reason
+        else:
+            # Reasons are aligned with ``given``; keep those of rows not already bad.
+            self.reason[mask] = np.asarray(reason, dtype=object)[mask[given]]
 
     def rejects(self) -> pd.DataFrame:
         """The rejected rows as a frame with :data:`REJECT_COLUMNS`."""

@@ -162,3 +162,13 @@ def test_validators_never_raise_on_text(values):
     good = ~checks.bad
     assert ts[good].notna().all()
     assert np.isfinite(kwh[good]).all()
+
+
+def test_reason_list_skips_rows_that_already_have_a_problem():
+    # Reasons given as a list follow the mask; a row already bad keeps its first problem.
+    checks, _ = _checks(["a", "b", "c"])
+    checks.add(np.array([True, False, False]), "x", "first", "first problem")
+    checks.add(np.array([True, True, True]), "x", "second", ["r1", "r2", "r3"])
+    assert checks.problem.tolist() == ["first", "second", "second"]
+    assert checks.reason.tolist() == ["first problem", "r2", "r3"]
+    assert checks.bad.tolist() == [True, True, True]

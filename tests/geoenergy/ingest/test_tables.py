@@ -102,6 +102,26 @@ def test_validate_registry_directly():
     assert checks.rejects()["problem"].tolist() == ["swapped_lon_lat"]
 
 
+def test_validate_registry_swapped_rows_that_are_already_bad():
+    # Two swapped rows, one of them already rejected for an empty id: each row
+    # keeps its first problem and the swapped reason names the right values.
+    df = pd.DataFrame(
+        {
+            "meter_id": ["", "B"],
+            "address": ["x", "y"],
+            "customer_class": ["residential", "residential"],
+            "lon": [39.9, 39.8],
+            "lat": [116.3, 116.2],
+        },
+        index=pd.Index([1, 2], name="row"),
+    )
+    clean, checks = validate_registry(df)
+    assert clean.empty
+    rej = checks.rejects()
+    assert rej["problem"].tolist() == ["empty", "swapped_lon_lat"]
+    assert "lon=39.8, lat=116.2" in rej["reason"].iloc[1]
+
+
 def test_registry_change_updates_and_audits(ws, tmp_path, kit):
     first = ingest_registry(ws, kit.write(tmp_path / "reg.csv", kit.REGISTRY))
     changed = kit.REGISTRY.replace("北京市朝阳区建国路1号", "北京市朝阳区建国路100号")
