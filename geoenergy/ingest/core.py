@@ -128,20 +128,19 @@ def unchanged_report(prev: Ingest, path) -> IngestReport:
     )
 
 
-def record_ingest(
+def begin_ingest(
     session,
     report: IngestReport,
-    rejects: RejectLog,
     *,
     started_at: dt.datetime,
     options: dict | None = None,
     replace: bool = False,
 ) -> Ingest:
-    """Insert the ingest record and its rejected rows in the caller's transaction.
+    """Insert the ingest record in the caller's transaction, before its rows.
 
+    Rows written by the ingestion can then point at ``report.ingest_id``.
     With ``replace``, an earlier ingestion of the same file is removed first
-    (its quarantined rows go with it; this run has re-recorded those that are
-    still bad).
+    (its quarantined rows go with it; this run re-records those still bad).
     """
     if replace:
         session.execute(
@@ -153,16 +152,23 @@ def record_ingest(
         source_path=str(Path(report.path).resolve()),
         sha256=report.sha256,
         status="completed",
-        n_rows=report.n_rows,
-        n_accepted=report.n_accepted,
-        n_rejected=rejects.count,
-        n_duplicates=report.n_duplicates,
         options=options or {},
         started_at=started_at,
-        finished_at=dt.datetime.now(dt.UTC),
+        finished_at=started_at,
     )
     session.add(ing)
     session.flush()
+    report.ingest_id = ing.id
+    return ing
+
+
+def finish_ingest(session, ing: Ingest, report: IngestReport, rejects: RejectLog) -> None:
+    """Store the counts and the rejected rows of ``ing`` in the caller's transaction."""
+    ing.n_rows = report.n_rows
+    ing.n_accepted = report.n_accepted
+    ing.n_rejected = rejects.count
+    ing.n_duplicates = report.n_duplicates
+    ing.finished_at = dt.datetime.now(dt.UTC)
     batch = []
     table = RejectedRow.__table__
     for r in rejects.rows():
@@ -183,9 +189,23 @@ def record_ingest(
             batch = []
     if batch:
         session.execute(sa.insert(table), batch)
-    report.ingest_id = ing.id
+    session.flush()
     report.n_rejected = rejects.count
     report.problems = rejects.problems()
+
+
+def record_ingest(
+    session,
+    report: IngestReport,
+    rejects: RejectLog,
+    *,
+    started_at: dt.datetime,
+    options: dict | None = None,
+    replace: bool = False,
+) -> Ingest:
+    """:func:`begin_ingest` and :func:`finish_ingest` at once, for finished work."""
+    ing = begin_ingest(session, report, started_at=started_at, options=options, replace=replace)
+    finish_ingest(session, ing, report, rejects)
     return ing
 
 

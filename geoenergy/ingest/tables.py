@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,8 +36,9 @@ from geoenergy.ingest.checks import (
 from geoenergy.ingest.core import (
     IngestReport,
     RejectLog,
+    begin_ingest,
+    finish_ingest,
     previous_ingest,
-    record_ingest,
     unchanged_report,
 )
 from geoenergy.ingest.sources import DEFAULT_CHUNK_ROWS, open_table, sha256_file
@@ -55,6 +58,17 @@ METER_FIELDS = (
     "floor_area_m2",
     "attributes",
 )
+
+
+@dataclass
+class _Run:
+    """What the per-chunk steps of one ingestion share."""
+
+    ws: Workspace
+    report: IngestReport
+    rejects: RejectLog
+    ingest_id: int
+    seen: dict = field(default_factory=dict)  # key -> (digest, row) across chunks
 
 
 def _run(
@@ -83,43 +97,46 @@ def _run(
     report = IngestReport(kind=kind, path=str(src.path), sha256=sha)
     rejects = RejectLog()
     with store.session() as s:
-        seen: dict = {}
-        for _first, df in src.iter_chunks(chunk_rows, progress=progress):
-            report.n_rows += len(df)
-            apply(s, df, ws, report, rejects, seen)
-        if src.format == "csv":
-            rejects.add_bad_lines(src.bad_lines)
-            report.n_rows += len(src.bad_lines)
-        record_ingest(
+        ing = begin_ingest(
             s,
             report,
-            rejects,
             started_at=started,
             options={"column_map": dict(column_map or {}), "encoding": encoding},
             replace=prev is not None,
         )
-        _fill_ingest_id(s, kind, report)
+        run = _Run(ws=ws, report=report, rejects=rejects, ingest_id=ing.id)
+        for _first, df in src.iter_chunks(chunk_rows, progress=progress):
+            report.n_rows += len(df)
+            apply(s, df, run)
+        if src.format == "csv":
+            rejects.add_bad_lines(src.bad_lines)
+            report.n_rows += len(src.bad_lines)
+        finish_ingest(s, ing, report, rejects)
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _fill_ingest_id(session, kind, report):
-    # Rows written before the ingest record existed point at it now.
-    model = {"registry": Meter, "labels": InspectionLabel, "weather": Weather}[kind]
-    ids = report.details.pop("_touched", None)
-    if not ids:
-        return
-    col = {"registry": Meter.meter_id, "labels": InspectionLabel.id, "weather": Weather.date}[kind]
-    for i in range(0, len(ids), MAX_PARAMS):
-        session.execute(
-            sa.update(model)
-            .where(col.in_(ids[i : i + MAX_PARAMS]))
-            .values(ingest_id=report.ingest_id)
-        )
+def _in_chunks(values):
+    """``values`` in lists short enough for one SQL ``IN (...)``."""
+    values = list(values)
+    for i in range(0, len(values), MAX_PARAMS):
+        yield values[i : i + MAX_PARAMS]
 
 
-def _touch(report, ids):
-    report.details.setdefault("_touched", []).extend(ids)
+def _against_stored(keys, values, stored: dict, same):
+    """Compare rows with what the store holds for their keys.
+
+    Returns the masks of new rows and of rows identical to the stored value
+    (``same(stored, value)``), and the stored values (None where new); the
+    remaining rows differ from what is stored.
+    """
+    olds = [stored.get(k) for k in keys]
+    new = np.array([o is None for o in olds], dtype=bool)
+    dup = np.array(
+        [o is not None and bool(same(o, v)) for o, v in zip(olds, values, strict=True)],
+        dtype=bool,
+    )
+    return new, dup, olds
 
 
 def _conflicts_within_file(seen: dict, keys, digests, rows):
@@ -305,14 +322,15 @@ def _none(v):
     return v
 
 
-def _apply_registry(s, df, ws, report, rejects, seen):
+def _apply_registry(s, df, run: _Run):
+    report, rejects = run.report, run.rejects
     clean, checks = validate_registry(df)
     rejects.add(checks.rejects())
     if not len(clean):
         return
     digests = _digest(clean, [c for c in METER_FIELDS if c in clean])
     dup, conflict, earlier = _conflicts_within_file(
-        seen, clean["meter_id"].tolist(), digests, clean.index.tolist()
+        run.seen, clean["meter_id"].tolist(), digests, clean.index.tolist()
     )
     if conflict.any():
         c = clean[conflict]
@@ -330,20 +348,18 @@ def _apply_registry(s, df, ws, report, rejects, seen):
         )
     report.n_duplicates += int(dup.sum())
     clean = clean[~dup & ~conflict]
-    ids = clean["meter_id"].tolist()
     stored = {}
-    for i in range(0, len(ids), MAX_PARAMS):
-        for m in s.scalars(sa.select(Meter).where(Meter.meter_id.in_(ids[i : i + MAX_PARAMS]))):
+    for ids in _in_chunks(clean["meter_id"]):
+        for m in s.scalars(sa.select(Meter).where(Meter.meter_id.in_(ids))):
             stored[m.meter_id] = m
     inserts = []
-    touched = []
     for rec in clean.to_dict(orient="records"):
         rec = {k: _none(v) for k, v in rec.items()}
         m = stored.get(rec["meter_id"])
         if m is None:
             rec["geom"] = point(rec["lon"], rec["lat"])
+            rec["ingest_id"] = run.ingest_id
             inserts.append(rec)
-            touched.append(rec["meter_id"])
             continue
         before = {f: getattr(m, f) for f in METER_FIELDS}
         changed = {f: rec[f] for f in METER_FIELDS if not _same(before[f], rec[f])}
@@ -354,6 +370,7 @@ def _apply_registry(s, df, ws, report, rejects, seen):
             setattr(m, f, v)
         if "lon" in changed or "lat" in changed:
             m.geom = point(rec["lon"], rec["lat"])
+        m.ingest_id = run.ingest_id
         record_audit(
             s,
             actor="ingest",
@@ -363,13 +380,11 @@ def _apply_registry(s, df, ws, report, rejects, seen):
             before={f: before[f] for f in changed},
             after=changed,
         )
-        touched.append(m.meter_id)
         report.n_accepted += 1
-    for i in range(0, len(inserts), MAX_PARAMS):
-        s.execute(sa.insert(Meter), inserts[i : i + MAX_PARAMS])
+    for batch in _in_chunks(inserts):
+        s.execute(sa.insert(Meter), batch)
     report.n_accepted += len(inserts)
     s.flush()
-    _touch(report, touched)
 
 
 def _same(a, b) -> bool:
@@ -423,17 +438,15 @@ def ingest_labels(
     )
 
 
-def _apply_labels(s, df, ws, report, rejects, seen):
+def _apply_labels(s, df, run: _Run):
+    report, rejects = run.report, run.rejects
     checks = RowChecks(df)
     meter = check_text(checks, df["meter_id"], "meter_id", "the meter's id")
     label = check_choice(checks, df["label"], "label", LABELS)
     day = parse_dates(checks, df["inspected_on"], "inspected_on")
-    ids = sorted(set(meter[~checks.bad]))
     known = set()
-    for i in range(0, len(ids), MAX_PARAMS):
-        known.update(
-            s.scalars(sa.select(Meter.meter_id).where(Meter.meter_id.in_(ids[i : i + MAX_PARAMS])))
-        )
+    for ids in _in_chunks(sorted(set(meter[~checks.bad]))):
+        known.update(s.scalars(sa.select(Meter.meter_id).where(Meter.meter_id.in_(ids))))
     checks.add(
         (~meter.isin(known) & (meter != "")).to_numpy(),
         "meter_id",
@@ -452,7 +465,7 @@ def _apply_labels(s, df, ws, report, rejects, seen):
     )
     keys = list(zip(clean["meter_id"], clean["inspected_on"], strict=True))
     dup, conflict, earlier = _conflicts_within_file(
-        seen, keys, clean["label"].tolist(), clean.index.tolist()
+        run.seen, keys, clean["label"].tolist(), clean.index.tolist()
     )
     if conflict.any():
         rejects.add(
@@ -474,40 +487,41 @@ def _apply_labels(s, df, ws, report, rejects, seen):
     report.n_duplicates += int(dup.sum())
     clean = clean[~dup & ~conflict]
     stored = {}
-    mids = sorted(set(clean["meter_id"]))
-    for i in range(0, len(mids), MAX_PARAMS):
-        for lab in s.scalars(
-            sa.select(InspectionLabel).where(
-                InspectionLabel.meter_id.in_(mids[i : i + MAX_PARAMS])
-            )
-        ):
+    for mids in _in_chunks(sorted(set(clean["meter_id"]))):
+        for lab in s.scalars(sa.select(InspectionLabel).where(InspectionLabel.meter_id.in_(mids))):
             stored[(lab.meter_id, lab.inspected_on)] = lab.label
-    inserts, differ_idx, differ_reason = [], [], []
-    for idx, m, lab, d in zip(
-        clean.index, clean["meter_id"], clean["label"], clean["inspected_on"], strict=True
-    ):
-        old = stored.get((m, d))
-        if old is None:
-            inserts.append({"meter_id": m, "label": lab, "inspected_on": d, "source": "file"})
-        elif old == lab:
-            report.n_duplicates += 1
-        else:
-            differ_idx.append(idx)
-            differ_reason.append(
-                f"meter {m} already has label {old!r} for {d}; this row says {lab!r}. "
-                f"Stored outcomes are not overwritten; correct the file or record a new inspection."
+    keys = list(zip(clean["meter_id"], clean["inspected_on"], strict=True))
+    new, same, olds = _against_stored(keys, clean["label"], stored, operator.eq)
+    differ = ~new & ~same
+    report.n_duplicates += int(same.sum())
+    if differ.any():
+        rejects.add(
+            _records(
+                df.loc[clean.index[differ]],
+                "label",
+                "conflicts_with_stored",
+                [
+                    f"meter {m} already has label {old!r} for {d}; this row says {lab!r}. "
+                    f"Stored outcomes are not overwritten; correct the file or record a new inspection."
+                    for (m, d), lab, old, x in zip(keys, clean["label"], olds, differ, strict=True)
+                    if x
+                ],
             )
-    if differ_idx:
-        rejects.add(_records(df.loc[differ_idx], "label", "conflicts_with_stored", differ_reason))
+        )
+    inserts = [
+        {
+            "meter_id": m,
+            "label": lab,
+            "inspected_on": d,
+            "source": "file",
+            "ingest_id": run.ingest_id,
+        }
+        for m, lab, d in clean.loc[new, ["meter_id", "label", "inspected_on"]].itertuples(
+            index=False
+        )
+    ]
     if inserts:
         s.execute(sa.insert(InspectionLabel), inserts)
-        s.flush()
-        new_ids = s.scalars(
-            sa.select(InspectionLabel.id).where(
-                InspectionLabel.ingest_id.is_(None), InspectionLabel.source == "file"
-            )
-        ).all()
-        _touch(report, list(new_ids))
     report.n_accepted += len(inserts)
 
 
@@ -542,7 +556,8 @@ def ingest_weather(
     )
 
 
-def _apply_weather(s, df, ws, report, rejects, seen):
+def _apply_weather(s, df, run: _Run):
+    report, rejects = run.report, run.rejects
     checks = RowChecks(df)
     day = parse_dates(checks, df["date"], "date")
     temp = check_float(checks, df["temp_c"], "temp_c", unit="degC", minimum=-60, maximum=60)
@@ -552,7 +567,10 @@ def _apply_weather(s, df, ws, report, rejects, seen):
         {"date": day[good].dt.date.to_numpy(), "temp_c": temp[good]}, index=df.index[good]
     )
     dup, conflict, earlier = _conflicts_within_file(
-        seen, clean["date"].tolist(), [round(t, 6) for t in clean["temp_c"]], clean.index.tolist()
+        run.seen,
+        clean["date"].tolist(),
+        [round(t, 6) for t in clean["temp_c"]],
+        clean.index.tolist(),
     )
     if conflict.any():
         rejects.add(
@@ -568,27 +586,35 @@ def _apply_weather(s, df, ws, report, rejects, seen):
         )
     report.n_duplicates += int(dup.sum())
     clean = clean[~dup & ~conflict]
-    dates = clean["date"].tolist()
     stored = {}
-    for i in range(0, len(dates), MAX_PARAMS):
-        for w in s.scalars(sa.select(Weather).where(Weather.date.in_(dates[i : i + MAX_PARAMS]))):
+    for dates in _in_chunks(clean["date"]):
+        for w in s.scalars(sa.select(Weather).where(Weather.date.in_(dates))):
             stored[w.date] = w.temp_c
-    inserts, differ_idx, differ_reason = [], [], []
-    for idx, d, t in zip(clean.index, clean["date"], clean["temp_c"], strict=True):
-        old = stored.get(d)
-        if old is None:
-            inserts.append({"date": d, "temp_c": float(t)})
-        elif np.isclose(old, t, atol=1e-6):
-            report.n_duplicates += 1
-        else:
-            differ_idx.append(idx)
-            differ_reason.append(
-                f"date {d} already has temp_c={old:g} stored; this row gives {t:g}. Stored "
-                f"weather is not overwritten; correct the file."
+    new, same, olds = _against_stored(
+        clean["date"], clean["temp_c"], stored, lambda a, b: np.isclose(a, b, atol=1e-6)
+    )
+    differ = ~new & ~same
+    report.n_duplicates += int(same.sum())
+    if differ.any():
+        rejects.add(
+            _records(
+                df.loc[clean.index[differ]],
+                "temp_c",
+                "conflicts_with_stored",
+                [
+                    f"date {d} already has temp_c={old:g} stored; this row gives {t:g}. Stored "
+                    f"weather is not overwritten; correct the file."
+                    for d, t, old, x in zip(
+                        clean["date"], clean["temp_c"], olds, differ, strict=True
+                    )
+                    if x
+                ],
             )
-    if differ_idx:
-        rejects.add(_records(df.loc[differ_idx], "temp_c", "conflicts_with_stored", differ_reason))
+        )
+    inserts = [
+        {"date": d, "temp_c": float(t), "ingest_id": run.ingest_id}
+        for d, t in zip(clean["date"][new], clean["temp_c"][new], strict=True)
+    ]
     if inserts:
         s.execute(sa.insert(Weather), inserts)
-        _touch(report, [r["date"] for r in inserts])
     report.n_accepted += len(inserts)
