@@ -351,10 +351,18 @@ def merge_bucket(new: pd.DataFrame, existing: pd.DataFrame, tz, src=None):
             for mid, t, s in zip(bad["meter_id"], bad["timestamp"], iv[off_grid], strict=True)
         ]
         rejected.append(_rejects(new, off_grid, "timestamp", "off_grid", reasons, src))
-    accepted = new[allowed & ~off_grid].reset_index(drop=True)
+    keep = allowed & ~off_grid
+    accepted = new[keep].reset_index(drop=True)
 
     # 4. statistics of the meters touched, over stored + accepted
-    full = pd.concat([existing[KEY] if len(existing) else None, accepted[KEY]], ignore_index=True)
+    if keep.all():
+        # Nothing was dropped in step 3: stored + accepted is ``comb``.
+        full, full_interval = comb, interval
+    else:
+        full = pd.concat(
+            [existing[KEY] if len(existing) else None, accepted[KEY]], ignore_index=True
+        ).sort_values(KEY, kind="stable")
+        full_interval = infer_intervals(full)
     if len(full):
         agg = full.groupby("meter_id")["timestamp"].agg(["min", "max", "size"])
         stats = pd.DataFrame(
@@ -365,7 +373,7 @@ def merge_bucket(new: pd.DataFrame, existing: pd.DataFrame, tz, src=None):
                 "n": agg["size"].to_numpy(),
             }
         )
-        stats["interval_s"] = stats["meter_id"].map(infer_intervals(full.sort_values(KEY)))
+        stats["interval_s"] = stats["meter_id"].map(full_interval)
     else:
         stats = pd.DataFrame(columns=["meter_id", "first", "last", "n", "interval_s"])
     rej = pd.concat(rejected, ignore_index=True) if rejected else None
