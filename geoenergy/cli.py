@@ -9,6 +9,7 @@ traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
@@ -344,7 +345,7 @@ def rejected(
         df = pd.DataFrame(
             rows, columns=["ingest_id", "kind", "file", "row", "column", "value", "reason", "raw"]
         )
-        df["raw"] = [__import__("json").dumps(r, ensure_ascii=False) for r in df["raw"]]
+        df["raw"] = [json.dumps(r, ensure_ascii=False) for r in df["raw"]]
         df.to_csv(export, index=False)
         console.print(f"Wrote {len(df):,} rejected rows to {export}.")
         return

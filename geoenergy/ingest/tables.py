@@ -32,6 +32,7 @@ from geoenergy.ingest.checks import (
     check_float,
     check_text,
     parse_dates,
+    rejects_frame,
 )
 from geoenergy.ingest.core import (
     IngestReport,
@@ -396,8 +397,6 @@ def _same(a, b) -> bool:
 
 
 def _records(raw_rows: pd.DataFrame, column, problem, reasons):
-    from geoenergy.ingest.checks import rejects_frame
-
     n = len(raw_rows)
     return rejects_frame(raw_rows, np.ones(n, dtype=bool), [column] * n, [problem] * n, reasons)
 
