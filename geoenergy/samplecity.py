@@ -27,6 +27,7 @@ import contextlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -39,7 +40,7 @@ import shapely
 from geoenergy.contracts import CUSTOMER_CLASSES
 from layers.coords import wgs84_to_gcj02
 
-__all__ = ["ARCHETYPES", "SampleCity", "generate_city"]
+__all__ = ["ARCHETYPES", "Population", "SampleCity", "generate_city", "generate_population"]
 
 # Study area: a fictional town of about 12.8 km x 8.9 km north-west of Beijing.
 _LON0, _LAT0 = 116.275, 39.99  # centre [deg]
@@ -733,11 +734,11 @@ _GENERATORS = {
 # Population
 
 
-def _allocate(rng, n) -> tuple[np.ndarray, np.ndarray]:
+def _allocate(rng, n, archetypes=ARCHETYPES) -> tuple[np.ndarray, np.ndarray]:
     """Archetype and customer class of each meter, in random order."""
     names, classes = [], []
     per_class = dict.fromkeys(_CLASSES, 0)
-    for name, (role, cls, share) in ARCHETYPES.items():
+    for name, (role, cls, share) in archetypes.items():
         if role == "normal":
             continue
         k = max(1, round(share * n))
@@ -1176,12 +1177,12 @@ def _extra_rows(rng, meter_ids, load, kept_idx, clock):
     return pd.DataFrame({"meter_id": mid[order], "timestamp": iso[order], "kwh": kwh[order]})
 
 
-def _labels(rng, arch, is_mining, onset_day, clock, meter_ids):
-    """Inspection outcomes: ~60 % of mining meters, and confounders inspectors visit."""
+def _labels(rng, arch, is_mining, onset_day, clock, meter_ids, share=0.6):
+    """Inspection outcomes: ``share`` of mining meters, and confounders inspectors visit."""
     n = len(arch)
     role = np.array([ARCHETYPES[a][0] for a in arch])
     mine = np.flatnonzero(is_mining)
-    insp_m = mine[rng.random(len(mine)) < 0.6]
+    insp_m = mine[rng.random(len(mine)) < share]
     if len(insp_m) == 0:
         insp_m = mine[:1]
     weight = np.where(role == "confounder", 15.0, 1.0)
@@ -1202,6 +1203,83 @@ def _labels(rng, arch, is_mining, onset_day, clock, meter_ids):
         }
     )
     return df.sort_values(["inspected_on", "meter_id"], ignore_index=True)
+
+
+def _allocate_shares(mining_share):
+    """Archetype shares, with the mining archetypes rescaled to ``mining_share``."""
+    if mining_share is None:
+        return ARCHETYPES
+    total = sum(sh for role, _, sh in ARCHETYPES.values() if role == "mining")
+    return {
+        name: (role, cls, sh * mining_share / total if role == "mining" else sh)
+        for name, (role, cls, sh) in ARCHETYPES.items()
+    }
+
+
+def _simulate(n, t0, t1, seed, mining_share=None):
+    """Population, time axis, weather and hourly loads; shared by both generators."""
+    ss = np.random.SeedSequence(seed)
+    r_pop, r_time, r_load, r_geo, r_gap, r_out = (np.random.default_rng(s) for s in ss.spawn(6))
+
+    # Population and time axis.
+    arch, cls = _allocate(r_pop, n, _allocate_shares(mining_share))
+    ids = np.sort(r_pop.choice(np.arange(1, 900_000), n, replace=False))
+    meter_ids = np.array([f"M{i:06d}" for i in ids], dtype=object)
+    clock, weather = _make_clock(r_time, t0, t1)
+
+    # Loads, one archetype at a time.
+    load = np.empty((n, clock.H))
+    onset = np.full(n, -1)
+    dc_rows = np.flatnonzero(arch == "data_centre")
+    n_linked = min(4, len(dc_rows))
+    dc_it = r_load.uniform(1.0, 40.0, 8)
+    dc_pue = r_load.uniform(1.15, 1.6, 8)
+    for name in ARCHETYPES:
+        rows = np.flatnonzero(arch == name)
+        if len(rows) == 0:
+            continue
+        rng = np.random.default_rng([seed, list(ARCHETYPES).index(name)])
+        if name == "data_centre":
+            mean_kw = np.exp(rng.uniform(math.log(200.0), math.log(3000.0), len(rows)))
+            k = min(8, len(rows))
+            mean_kw[:k] = dc_it[:k] * dc_pue[:k] * 1000.0
+            load[rows], onset[rows] = _gen_data_centre(rng, clock, cls[rows], mean_kw)
+        else:
+            gen = _GENERATORS.get(name, _gen_plain)
+            load[rows], onset[rows] = gen(rng, clock, cls[rows])
+    np.maximum(load, 0.0, out=load)
+    np.round(load, 3, out=load)
+    load[load == 0.0] = 0.0  # no negative zeros
+    return SimpleNamespace(
+        arch=arch,
+        cls=cls,
+        meter_ids=meter_ids,
+        clock=clock,
+        weather=weather,
+        load=load,
+        onset=onset,
+        dc_rows=dc_rows,
+        n_linked=n_linked,
+        dc_it=dc_it,
+        dc_pue=dc_pue,
+        r_geo=r_geo,
+        r_gap=r_gap,
+        r_out=r_out,
+    )
+
+
+def _gaps(rng, n, clock):
+    """Which readings exist: ~1 % of meters lose 1-10 days, plus isolated missing hours."""
+    keep = np.ones((n, clock.H), dtype=bool)
+    n_gap = max(1, round(0.01 * n))
+    gm = rng.choice(n, n_gap, replace=False)
+    glen = rng.integers(24, min(240, clock.H // 3) + 1, n_gap)
+    gfirst = (rng.random(n_gap) * (clock.H - glen)).astype(int)
+    hours = np.arange(clock.H)[None, :]
+    keep[gm] &= ~((hours >= gfirst[:, None]) & (hours < (gfirst + glen)[:, None]))
+    n_iso = max(5, round(2e-5 * n * clock.H))
+    keep[rng.integers(0, n, n_iso), rng.integers(0, clock.H, n_iso)] = False
+    return keep
 
 
 _README = """\
@@ -1284,38 +1362,11 @@ def generate_city(
     """
     out, n, t0, t1, seed = _check_generate_city(out_dir, n_meters, start, end, seed)
     out.mkdir(parents=True, exist_ok=True)
-    ss = np.random.SeedSequence(seed)
-    r_pop, r_time, r_load, r_geo, r_gap, r_out = (np.random.default_rng(s) for s in ss.spawn(6))
-
-    # Population and time axis.
-    arch, cls = _allocate(r_pop, n)
-    ids = np.sort(r_pop.choice(np.arange(1, 900_000), n, replace=False))
-    meter_ids = np.array([f"M{i:06d}" for i in ids], dtype=object)
-    clock, weather = _make_clock(r_time, t0, t1)
-
-    # Loads, one archetype at a time.
-    load = np.empty((n, clock.H))
-    onset = np.full(n, -1)
-    dc_rows = np.flatnonzero(arch == "data_centre")
-    n_linked = min(4, len(dc_rows))
-    dc_it = r_load.uniform(1.0, 40.0, 8)
-    dc_pue = r_load.uniform(1.15, 1.6, 8)
-    for name in ARCHETYPES:
-        rows = np.flatnonzero(arch == name)
-        if len(rows) == 0:
-            continue
-        rng = np.random.default_rng([seed, list(ARCHETYPES).index(name)])
-        if name == "data_centre":
-            mean_kw = np.exp(rng.uniform(math.log(200.0), math.log(3000.0), len(rows)))
-            k = min(8, len(rows))
-            mean_kw[:k] = dc_it[:k] * dc_pue[:k] * 1000.0
-            load[rows], onset[rows] = _gen_data_centre(rng, clock, cls[rows], mean_kw)
-        else:
-            gen = _GENERATORS.get(name, _gen_plain)
-            load[rows], onset[rows] = gen(rng, clock, cls[rows])
-    np.maximum(load, 0.0, out=load)
-    np.round(load, 3, out=load)
-    load[load == 0.0] = 0.0  # no negative zeros
+    sim = _simulate(n, t0, t1, seed)
+    arch, cls, meter_ids, clock, weather = sim.arch, sim.cls, sim.meter_ids, sim.clock, sim.weather
+    load, onset, dc_rows, n_linked = sim.load, sim.onset, sim.dc_rows, sim.n_linked
+    dc_it, dc_pue = sim.dc_it, sim.dc_pue
+    r_geo, r_gap, r_out = sim.r_geo, sim.r_gap, sim.r_out
 
     # Geography.
     kind = _placement_kind(r_geo, arch, cls)
@@ -1365,16 +1416,7 @@ def generate_city(
         }
     )
 
-    # Gaps: ~1 % of meters lose 1-10 days, plus a few isolated missing hours.
-    keep = np.ones((n, clock.H), dtype=bool)
-    n_gap = max(1, round(0.01 * n))
-    gm = r_gap.choice(n, n_gap, replace=False)
-    glen = r_gap.integers(24, min(240, clock.H // 3) + 1, n_gap)
-    gfirst = (r_gap.random(n_gap) * (clock.H - glen)).astype(int)
-    hours = np.arange(clock.H)[None, :]
-    keep[gm] &= ~((hours >= gfirst[:, None]) & (hours < (gfirst + glen)[:, None]))
-    n_iso = max(5, round(2e-5 * n * clock.H))
-    keep[r_gap.integers(0, n, n_iso), r_gap.integers(0, clock.H, n_iso)] = False
+    keep = _gaps(r_gap, n, clock)
 
     # Tables.
     paths = {
@@ -1487,3 +1529,160 @@ def generate_city(
         start=t0,
         end=t1,
     )
+
+
+# --------------------------------------------------------------------------
+# In-memory population for detector development and evaluation
+
+
+@dataclass
+class Population:
+    """A synthetic meter population in memory, from :func:`generate_population`.
+
+    Attributes
+    ----------
+    readings : xarray.Dataset
+        ``kwh`` [kWh per hour] with dims ``("meter", "time")``, NaN where a
+        reading is missing; laid out like
+        :func:`geoenergy.readings.open_readings` (``time`` in UTC, a
+        ``local_time`` coordinate in Asia/Shanghai, ``customer_class`` and
+        ``interval_s`` per meter), numpy-backed.
+    registry : pandas.DataFrame
+        ``meter_id, customer_class, district, contracted_kw [kW],
+        floor_area_m2 [m2]`` (floor area missing for about a quarter).
+    weather : pandas.DataFrame
+        ``date`` (local date) and ``temp_c`` (daily mean [degC]).
+    truth : pandas.DataFrame
+        ``meter_id, archetype, role (normal|confounder|mining), is_mining,
+        onset_date`` -- for evaluation only.
+    labels : pandas.DataFrame
+        Inspection outcomes in the labels contract (``meter_id, label,
+        inspected_on``): a share of the miners, and more non-miners (mostly
+        confounders, which inspectors visit more often).
+    """
+
+    readings: object
+    registry: pd.DataFrame
+    weather: pd.DataFrame
+    truth: pd.DataFrame
+    labels: pd.DataFrame
+
+
+def generate_population(
+    n_meters: int = 1600,
+    *,
+    start="2023-10-01",
+    end="2024-02-01",
+    seed: int = 20231115,
+    mining_share: float | None = 0.04,
+    labelled_share: float = 1 / 3,
+    gaps: bool = True,
+) -> Population:
+    """Simulate a meter population in memory, without geography or files.
+
+    The loads come from the same archetypes as :func:`generate_city`: plain
+    customers of every class, every confounder a mining detector must not
+    flag and every mining disguise (see :data:`ARCHETYPES`).
+
+    Parameters
+    ----------
+    n_meters : int, default 1600
+        Number of meters (at least 100).
+    start, end : str or Timestamp
+        Readings cover ``[start, end)``; whole days, naive local time.
+    seed : int
+        Seed; the result is deterministic for it.
+    mining_share : float or None, default 0.04
+        Fraction of mining meters, spread over the disguises in the
+        proportions of :data:`ARCHETYPES`; None keeps the sample city's
+        (about 1.5 %).
+    labelled_share : float, default 1/3
+        Fraction of the miners that carry an inspection label ``mining``.
+    gaps : bool, default True
+        Knock out readings as :func:`generate_city` does (days-long gaps for
+        about 1 % of meters, plus isolated hours).
+
+    Returns
+    -------
+    Population
+
+    Examples
+    --------
+    >>> pop = generate_population(300, start="2023-11-01", end="2023-11-22", seed=1)
+    >>> pop.readings.kwh.dims
+    ('meter', 'time')
+    """
+    import xarray as xr
+
+    _, n, t0, t1, seed = _check_generate_city(".", n_meters, start, end, seed)
+    if mining_share is not None and not 0.0 < float(mining_share) < 0.5:
+        raise ValueError(
+            f"mining_share must be between 0 and 0.5 (a fraction), got {mining_share!r}; "
+            "use e.g. 0.04 for 4 %."
+        )
+    if not 0.0 <= float(labelled_share) <= 1.0:
+        raise ValueError(f"labelled_share must be between 0 and 1, got {labelled_share!r}.")
+    sim = _simulate(n, t0, t1, seed, mining_share)
+    clock, load = sim.clock, sim.load
+    keep = _gaps(sim.r_gap, n, clock) if gaps else np.ones(load.shape, dtype=bool)
+    kwh = np.where(keep, load, np.nan)
+    local = pd.date_range(t0, t1, freq="h", inclusive="left")
+    utc = local.tz_localize("Asia/Shanghai").tz_convert("UTC").tz_localize(None)
+    ds = xr.Dataset(
+        {"kwh": (("meter", "time"), kwh)},
+        coords={
+            "meter": sim.meter_ids.astype(str),
+            "time": ("time", utc.to_numpy(), {"timezone": "UTC"}),
+            "local_time": ("time", local.to_numpy(), {"timezone": "Asia/Shanghai"}),
+            "customer_class": ("meter", sim.cls.astype(str)),
+            "interval_s": ("meter", np.full(n, 3600, dtype=np.int64), {"units": "s"}),
+        },
+        attrs={
+            "title": "GeoEnergy synthetic meter population",
+            "resolution": "hourly",
+            "step_s": 3600,
+            "timezone": "Asia/Shanghai",
+        },
+    )
+    ds["kwh"].attrs.update({"units": "kWh", "long_name": "energy consumed in the step"})
+
+    rng = sim.r_geo
+    area = np.select(
+        [sim.cls == "residential", sim.cls == "commercial", sim.cls == "industrial"],
+        [rng.uniform(50, 200, n), rng.uniform(60, 1500, n), rng.uniform(800, 20000, n)],
+        rng.uniform(30, 3000, n),
+    )
+    registry = pd.DataFrame(
+        {
+            "meter_id": sim.meter_ids,
+            "customer_class": sim.cls,
+            "district": np.array([d for d, _ in _DISTRICTS], dtype=object)[
+                rng.integers(0, len(_DISTRICTS), n)
+            ],
+            "contracted_kw": _contracted_kw(rng, np.nanmax(load, axis=1), sim.cls),
+            "floor_area_m2": pd.array(
+                np.where(rng.random(n) < 0.25, np.nan, np.round(area, 1)), dtype="Float64"
+            ),
+        }
+    )
+    role = np.array([ARCHETYPES[a][0] for a in sim.arch], dtype=object)
+    is_mining = role == "mining"
+    onset_day = np.where(sim.onset >= 0, sim.onset // 24, -1)
+    truth = pd.DataFrame(
+        {
+            "meter_id": sim.meter_ids,
+            "archetype": sim.arch,
+            "role": role,
+            "is_mining": is_mining,
+            "onset_date": np.where(
+                onset_day >= 0,
+                clock.dates[np.maximum(onset_day, 0)].strftime("%Y-%m-%d"),
+                "",
+            ),
+        }
+    )
+    labels = _labels(
+        sim.r_out, sim.arch, is_mining, onset_day, clock, sim.meter_ids, float(labelled_share)
+    )
+    weather = sim.weather.assign(date=pd.to_datetime(sim.weather["date"]))
+    return Population(ds, registry, weather, truth, labels)

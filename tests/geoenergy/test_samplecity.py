@@ -347,3 +347,35 @@ def test_bad_arguments(tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
         generate_city(tmp_path, **{**KW, **kwargs})
     assert not any(tmp_path.iterdir())
+
+
+def test_generate_population_in_memory():
+    from geoenergy.samplecity import ARCHETYPES, generate_population
+
+    pop = generate_population(400, start="2023-11-01", end="2023-11-22", seed=3)
+    ds = pop.readings
+    assert ds.kwh.dims == ("meter", "time")
+    assert ds.sizes == {"meter": 400, "time": 21 * 24}
+    # UTC is local time minus 8 h (Asia/Shanghai has no DST).
+    assert (ds.local_time.values[0] - ds.time.values[0]) == np.timedelta64(8, "h")
+    assert list(pop.registry.meter_id) == list(ds.meter.values)
+    assert (pop.registry.customer_class.to_numpy() == ds.customer_class.values).all()
+    # 4 % mining, every confounder and disguise present.
+    share = pop.truth.is_mining.mean()
+    assert 0.03 <= share <= 0.055
+    roles = {a for a, (r, _, _) in ARCHETYPES.items() if r != "normal"}
+    assert roles <= set(pop.truth.archetype)
+    # Labels: only mining labels for miners, a third of them on average.
+    lab = pop.labels.merge(pop.truth, on="meter_id")
+    assert (lab.is_mining == (lab.label == "mining")).all()
+    assert 0 < (lab.label == "mining").sum() < pop.truth.is_mining.sum()
+    # Deterministic for a seed.
+    again = generate_population(400, start="2023-11-01", end="2023-11-22", seed=3)
+    np.testing.assert_array_equal(again.readings.kwh.values, ds.kwh.values)
+
+
+def test_generate_population_rejects_bad_share():
+    from geoenergy.samplecity import generate_population
+
+    with pytest.raises(ValueError, match=r"mining_share must be between 0 and 0\.5"):
+        generate_population(200, mining_share=4)
