@@ -87,3 +87,29 @@ def store_url(request, tmp_path):
 # ---------------------------------------------------------------------------------
 # END store fixtures
 # ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory):
+    """One migrated SpatiaLite file per session; tests get a copy (fast)."""
+    from geoenergy.store import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "store.sqlite"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def make_ws(tmp_path, _migrated_sqlite):
+    """``make_ws(name="ws", **settings)``: a new workspace with a migrated SpatiaLite store."""
+    import shutil
+
+    from geoenergy.config import Workspace
+
+    def make(name: str = "ws", **settings):
+        settings.setdefault("readings_buckets", 4)
+        ws = Workspace.create(tmp_path / name, **settings)
+        shutil.copy(_migrated_sqlite, ws.path / "store.sqlite")
+        return ws
+
+    return make

@@ -46,18 +46,23 @@ __all__ = [
     "REVIEW_ACTIONS",
     "REVIEW_OUTCOMES",
     "SRID",
+    "USER_ROLES",
     "AuditLog",
     "Base",
     "DetectionRun",
+    "DetectorModel",
     "Flag",
+    "Hotspot",
     "Ingest",
     "InspectionLabel",
     "Layer",
     "LayerFeature",
+    "LoginAttempt",
     "Meter",
     "RejectedRow",
     "Review",
     "UTCDateTime",
+    "User",
     "Weather",
     "point",
     "record_audit",
@@ -74,6 +79,8 @@ LAYER_KINDS = (*LAYER_SCHEMAS, "other")
 LABEL_SOURCES = ("file", "review")
 REVIEW_ACTIONS = ("assign", "schedule", "outcome", "note")
 REVIEW_OUTCOMES = ("mining", "not_mining", "no_access")
+#: Roles of the review app's users, from most to least privileged for personal data.
+USER_ROLES = ("admin", "enforcement", "analyst", "planner", "official")
 
 #: Deterministic constraint names, identical on SQLite and PostgreSQL, so
 #: later migrations (and SQLite batch mode) can refer to them by name.
@@ -389,6 +396,10 @@ class DetectionRun(Base):
     n_meters: Mapped[int] = mapped_column(default=0, server_default="0")
     n_flagged: Mapped[int] = mapped_column(default=0, server_default="0")
     notes: Mapped[str | None] = mapped_column(sa.Text)
+    #: SHA-256 of the saved model file that scored the run (None for built-in detectors).
+    model_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The model card of the detector (JSON), see :mod:`detectors.model`.
+    model_card: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     flags: Mapped[list[Flag]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True
@@ -412,8 +423,91 @@ class Flag(Base):
     #: 1 = most suspicious of the run.
     rank: Mapped[int] = mapped_column()
     reasons: Mapped[list[Any] | dict[str, Any]] = mapped_column(sa.JSON)
+    #: True when the detector flags the meter; runs also keep scored, unflagged
+    #: meters so a case page can show a meter's score history.
+    flagged: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: "ok" or why the meter could not be scored (e.g. insufficient data).
+    status: Mapped[str] = mapped_column(sa.String(128), default="ok", server_default="ok")
+    district: Mapped[str | None] = mapped_column(sa.String)
+    building_use: Mapped[str | None] = mapped_column(sa.String)
+    peer_group: Mapped[str | None] = mapped_column(sa.String)
+    #: Local date on which the suspicious load started, when detected.
+    onset_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    #: ``hotspots.id`` of the meter's cluster in this run. No foreign key: SQLite
+    #: cannot add one to an existing table without rebuilding it (see migration 0002).
+    hotspot_id: Mapped[int | None] = mapped_column(index=True)
+    #: Feature values at scoring time, ``{name: value}``.
+    features: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     run: Mapped[DetectionRun] = relationship(back_populates="flags")
+
+
+class Hotspot(Base):
+    """A spatial cluster of flagged meters of one detection run (WGS84 polygon)."""
+
+    __tablename__ = "hotspots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("detection_runs.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(sa.String)
+    n_flagged: Mapped[int] = mapped_column()
+    total_score: Mapped[float | None] = mapped_column(sa.Float)
+    members: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("GEOMETRY", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class DetectorModel(Base):
+    """A saved detector registered in the workspace; the active one scores new runs."""
+
+    __tablename__ = "detector_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    detector: Mapped[str] = mapped_column(sa.String(64))
+    path: Mapped[str] = mapped_column(sa.String)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    card: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    registered_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=sa.func.now()
+    )
+    registered_by: Mapped[str] = mapped_column(sa.String)
+    active: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+# -- users of the review app -------------------------------------------------------
+class User(Base):
+    """A user of the review app. ``password_hash`` is an Argon2 hash, never the password."""
+
+    __tablename__ = "users"
+    __table_args__ = (_one_of("role", USER_ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=sa.func.now()
+    )
+
+
+class LoginAttempt(Base):
+    """One login attempt, for rate limiting and the security log."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index(None, "name", "at"), sa.Index(None, "remote_addr", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=sa.func.now()
+    )
+    name: Mapped[str] = mapped_column(sa.String(64))
+    remote_addr: Mapped[str] = mapped_column(sa.String(64))
+    success: Mapped[bool] = mapped_column()
 
 
 # -- review and audit (append-only) ------------------------------------------------

@@ -6,15 +6,13 @@ with ``--import-mode=importlib`` and cannot import this conftest).
 
 from __future__ import annotations
 
-import shutil
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
-from geoenergy.config import Workspace
 from geoenergy.ingest import ingest_registry
-from geoenergy.store import Ingest, RejectedRow, Store, upgrade
+from geoenergy.store import Ingest, RejectedRow, Store
 
 REGISTRY = """\
 meter_id,address,customer_class,lon,lat
@@ -22,27 +20,6 @@ M1,北京市朝阳区建国路1号,residential,116.40,39.90
 M2,北京市海淀区中关村2号,commercial,116.30,39.98
 M3,北京市丰台区3号,industrial,116.28,39.85
 """
-
-
-@pytest.fixture(scope="session")
-def _migrated_sqlite(tmp_path_factory):
-    """One migrated SpatiaLite file per session; tests get a copy (fast)."""
-    path = tmp_path_factory.mktemp("template") / "store.sqlite"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def make_ws(tmp_path, _migrated_sqlite):
-    """``make_ws(name="ws", **settings)``: a new workspace with a migrated store."""
-
-    def make(name: str = "ws", **settings) -> Workspace:
-        settings.setdefault("readings_buckets", 4)
-        ws = Workspace.create(tmp_path / name, **settings)
-        shutil.copy(_migrated_sqlite, ws.path / "store.sqlite")
-        return ws
-
-    return make
 
 
 @pytest.fixture

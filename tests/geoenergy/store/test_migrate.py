@@ -41,7 +41,7 @@ def _schema_snapshot(engine):
 
 
 def test_head_revision():
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
 
 
 def test_upgrade_from_empty_creates_all_tables(store_url):
@@ -71,7 +71,7 @@ def test_upgrade_twice_is_a_no_op(store_url):
 
 def test_check_schema_on_empty_store_says_to_upgrade(store_url):
     with Store(store_url) as store:
-        with pytest.raises(StoreError, match=r"has schema none, this GeoEnergy needs 0001\. "):
+        with pytest.raises(StoreError, match=r"has schema none, this GeoEnergy needs 0002\. "):
             store.check()
         with pytest.raises(StoreError, match=r"Run `geoenergy db upgrade`\."):
             check_schema(store.engine)
@@ -108,6 +108,7 @@ def test_geometry_columns_are_registered(store):
             )
         ).all()
         assert [tuple(r) for r in rows] == [
+            ("hotspots", "geom", 4326),
             ("layer_features", "geom", 4326),
             ("meters", "geom", 4326),
         ]
@@ -115,7 +116,7 @@ def test_geometry_columns_are_registered(store):
             enabled = conn.execute(
                 sa.text("SELECT spatial_index_enabled FROM geometry_columns")
             ).all()
-            assert [r[0] for r in enabled] == [1, 1]
+            assert [r[0] for r in enabled] == [1, 1, 1]
     indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("meters")}
     assert "idx_meters_geom" in indexes
 
