@@ -400,6 +400,16 @@ def demo(
     run_demo(target, n_meters=meters, seed=seed, db_url=state.db, console=console)
 
 
+# -- command groups defined in their own modules --------------------------------------
+def _register_commands() -> None:
+    from geoenergy import cli_heat
+
+    cli_heat.register(app)
+
+
+_register_commands()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one clear message."""
     try:

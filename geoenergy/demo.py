@@ -85,9 +85,21 @@ def _step_readings(ctx: DemoContext) -> list[str]:
     ]
 
 
+def _step_heat(ctx: DemoContext) -> list[str]:
+    from geoenergy.cli_heat import write_result
+    from geoenergy.heat import analyse_workspace
+
+    res = analyse_workspace(ctx.ws, store=ctx.store)
+    ctx.results["heat"] = res
+    out = ctx.ws.path / "heat"
+    paths = write_result(res, out / "heat_opportunities.gpkg", grid=out / "heat_density.nc")
+    return [res.summary(), *(f"wrote {p}" for p in paths)]
+
+
 DEMO_STEPS: list[tuple[str, Callable]] = [
     ("ingest the sample city through the user path", _step_ingest),
     ("open the readings as an xarray Dataset", _step_readings),
+    ("waste heat and PUE of the data centres", _step_heat),
 ]
 """``(title, step)``: every pipeline step the demo runs, in order."""
 

@@ -1,0 +1,248 @@
+"""``geoenergy heat``: data-centre waste heat, PUE and connection opportunities.
+
+Two ways to run it::
+
+    geoenergy heat [--config FILE] [--out FILE]          # the workspace's layers and readings
+    geoenergy heat --data-centres FILE --network FILE [--demand FILE] [--buildings FILE]
+                   [--streets FILE] [--config FILE] --out FILE
+
+The output has one row per data centre with every quantity and its unit in
+the column name (GeoPackage layer ``data_centres``, or CSV by the extension),
+plus the connection lines (GeoPackage layer ``connections``; for CSV a
+sibling ``<name>_connections.csv``). Metered monthly PUE goes to
+``<name>_pue_monthly.csv`` and, with ``--grid FILE.nc``, the heat-density grid
+to NetCDF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+
+from geoenergy.errors import ConfigError
+
+__all__ = ["heat", "register", "write_result"]
+
+SITES_LAYER = "data_centres"
+CONNECTIONS_LAYER = "connections"
+_SUFFIXES = (".gpkg", ".csv")
+
+
+def _boolish(s: pd.Series) -> bool:
+    vals = [v for v in s if v is not None and v is not pd.NA]
+    return bool(vals) and all(isinstance(v, bool | np.bool_) for v in vals)
+
+
+def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain dtypes every OGR driver and CSV reader understand (NA stays empty)."""
+    out = frame.copy()
+    geom = frame.geometry.name if hasattr(frame, "geometry") else None
+    for c in out.columns:
+        s = out[c]
+        if c == geom:
+            continue
+        if isinstance(s.dtype, pd.BooleanDtype) or (s.dtype == object and _boolish(s)):
+            out[c] = pd.array(
+                [None if v is None or v is pd.NA else bool(v) for v in s], dtype="boolean"
+            )
+        elif isinstance(s.dtype, pd.Int64Dtype):
+            out[c] = s.astype("float64")
+    return out
+
+
+def write_result(res, out: Path, *, grid: Path | None = None) -> list[Path]:
+    """Write a :class:`geoenergy.heat.HeatResult` to GeoPackage or CSV.
+
+    Parameters
+    ----------
+    res : HeatResult
+    out : Path
+        ``.gpkg`` (layers ``data_centres`` and ``connections``) or ``.csv``
+        (geometry as WKT plus ``lon``/``lat``; connections in a sibling file).
+    grid : Path, optional
+        NetCDF file for the heat-density grid.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise ConfigError(
+            f"--out {out}: unknown extension {out.suffix!r}; use .gpkg (GeoPackage) or .csv."
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = [out]
+    sites = _for_file(res.sites)
+    connections = _for_file(res.connections)
+    if suffix == ".gpkg":
+        out.unlink(missing_ok=True)
+        sites.to_file(out, layer=SITES_LAYER, driver="GPKG", engine="pyogrio")
+        connections.to_file(out, layer=CONNECTIONS_LAYER, driver="GPKG", engine="pyogrio")
+    else:
+        cent = res.sites.geometry.representative_point()
+        table = pd.DataFrame(sites.drop(columns=sites.geometry.name))
+        table["lon"], table["lat"] = cent.x.to_numpy(), cent.y.to_numpy()
+        table["geometry_wkt"] = res.sites.geometry.to_wkt().to_numpy()
+        table.to_csv(out, index=False)
+        side = out.with_name(f"{out.stem}_connections.csv")
+        lines = pd.DataFrame(connections.drop(columns=connections.geometry.name))
+        lines["geometry_wkt"] = res.connections.geometry.to_wkt().to_numpy()
+        lines.to_csv(side, index=False)
+        written.append(side)
+    if len(res.monthly_pue):
+        monthly = out.with_name(f"{out.stem}_pue_monthly.csv")
+        res.monthly_pue.to_csv(monthly, index=False)
+        written.append(monthly)
+    if grid is not None:
+        if res.heat_density is None:
+            raise ConfigError(
+                "--grid needs heat demand: give --demand or --buildings (or load a "
+                "heat_demand or buildings layer into the workspace)."
+            )
+        grid = Path(grid)
+        grid.parent.mkdir(parents=True, exist_ok=True)
+        res.heat_density.to_netcdf(grid)
+        written.append(grid)
+    return written
+
+
+def _check_heat_options(data_centres, network, demand, buildings, streets, out):
+    if (data_centres is None) != (network is None):
+        given, missing = (
+            ("--data-centres", "--network") if network is None else ("--network", "--data-centres")
+        )
+        raise ConfigError(
+            f"{given} needs {missing} too: give both files, or neither to use the workspace."
+        )
+    if data_centres is None and any(x is not None for x in (demand, buildings, streets)):
+        raise ConfigError(
+            "--demand, --buildings and --streets only apply with --data-centres and --network; "
+            "in the workspace, load those layers with `geoenergy layers add`."
+        )
+    if data_centres is not None and out is None:
+        raise ConfigError("--out FILE (.gpkg or .csv) is required with --data-centres.")
+    if out is not None and Path(out).suffix.lower() not in _SUFFIXES:
+        raise ConfigError(f"--out {out}: use a .gpkg or .csv file name.")
+
+
+def heat(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="TOML file of heat assumptions (see geoenergy.heat.config)."
+        ),
+    ] = None,
+    data_centres: Annotated[
+        Path | None,
+        typer.Option("--data-centres", help="data_centres layer file (skips the workspace)."),
+    ] = None,
+    network: Annotated[
+        Path | None, typer.Option("--network", help="heating_network layer file.")
+    ] = None,
+    demand: Annotated[
+        Path | None, typer.Option("--demand", help="heat_demand layer file (optional).")
+    ] = None,
+    buildings: Annotated[
+        Path | None,
+        typer.Option("--buildings", help="buildings layer file for demand (optional)."),
+    ] = None,
+    streets: Annotated[
+        Path | None,
+        typer.Option("--streets", help="street centre lines for routing (optional)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Output .gpkg or .csv (workspace default: heat/heat_opportunities.gpkg).",
+        ),
+    ] = None,
+    grid: Annotated[
+        Path | None,
+        typer.Option("--grid", help="Also write the heat-density grid [MWh/ha/yr] to NetCDF."),
+    ] = None,
+    sensitivity_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--sensitivity",
+            help="Also re-run over ranges of the main assumptions and write a tidy CSV.",
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Ranked sites to print.")] = 10,
+):
+    """Data-centre waste heat: PUE compliance, recoverable heat, network match, cost, rank."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from geoenergy.cli import _workspace, console
+    from geoenergy.heat import HeatConfig, analyse, sensitivity
+    from geoenergy.heat.analysis import load_file_inputs, load_workspace_inputs, workspace_config
+    from layers.schemas import LayerError
+
+    _check_heat_options(data_centres, network, demand, buildings, streets, out)
+    if sensitivity_out is not None and sensitivity_out.suffix.lower() != ".csv":
+        raise ConfigError(f"--sensitivity {sensitivity_out}: use a .csv file name.")
+    cfg = HeatConfig.from_toml(config) if config is not None else None
+    notes: list[str] = []
+    try:
+        if data_centres is not None:
+            inputs = load_file_inputs(
+                data_centres, network, demand=demand, buildings=buildings, streets=streets
+            )
+        else:
+            ws = _workspace()
+            inputs, notes = load_workspace_inputs(ws)
+            cfg = cfg or workspace_config(ws)
+            out = out or ws.path / "heat" / "heat_opportunities.gpkg"
+    except LayerError as exc:
+        raise ConfigError(str(exc)) from None
+    res = analyse(**inputs, config=cfg)
+    res.notes[:0] = notes
+    written = write_result(res, out, grid=grid)
+    if sensitivity_out is not None:
+        table = sensitivity(**inputs, config=res.config)
+        sensitivity_out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(sensitivity_out, index=False)
+        written.append(sensitivity_out)
+
+    s = res.sites
+    ranked = s[s["eligible"]].sort_values("rank").head(top)
+    t = Table(title="Waste-heat opportunities (best first)")
+    for c in (
+        "rank",
+        "data centre",
+        "network",
+        "route [m]",
+        "usable [MWh_th/yr]",
+        "LCOH [CNY/MWh]",
+        "PUE / limit",
+    ):
+        t.add_column(c, justify="left" if c in ("data centre", "network") else "right")
+    for _, r in ranked.iterrows():
+        t.add_row(
+            str(r["rank"]),
+            escape(str(r["name"])),
+            escape(f"{r['network_kind']} {r['network_supply_temp_c']:.0f} degC"),
+            f"{r['route_length_m']:,.0f}",
+            f"{r['usable_heat_mwh_th_per_yr']:,.0f}",
+            f"{r['lcoh_cny_per_mwh']:,.0f}",
+            f"{r['pue']:.2f} / {r['pue_limit']:.2f}",
+        )
+    console.print(t)
+    console.print(escape(res.summary()))
+    for note in res.notes:
+        console.print(f"[yellow]note[/]: {escape(note)}")
+    for path in written:
+        console.print(f"wrote {escape(str(path))}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``heat`` command to the CLI."""
+    app.command("heat")(heat)
