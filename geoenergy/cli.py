@@ -402,8 +402,9 @@ def demo(
 
 # -- command groups defined in their own modules --------------------------------------
 def _register_commands() -> None:
-    from geoenergy import cli_heat
+    from geoenergy import cli_heat, cli_layers
 
+    cli_layers.register(app)
     cli_heat.register(app)
 
 
@@ -413,7 +414,8 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one clear message."""
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click returns the code of a `typer.Exit`.
+        code = app(args=argv, standalone_mode=False)
     except GeoEnergyError as exc:
         _fail(exc, 1)
         return 1
@@ -435,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         _fail(exc, 2, internal=True)
         return 2
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _fail(exc, code, internal=False):

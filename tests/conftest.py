@@ -113,3 +113,15 @@ def make_ws(tmp_path, _migrated_sqlite):
         return ws
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _reset_cli_state():
+    """The CLI keeps --workspace/--db of the last call in a module global; start clean."""
+    import sys
+
+    cli = sys.modules.get("geoenergy.cli")
+    if cli is not None:
+        cli.state.workspace = cli.state.db = None
+        cli.state.verbose = False
+    yield

@@ -32,11 +32,17 @@ def ingest_layer(
     make_valid: bool = False,
     force: bool = False,
     store: Store | None = None,
+    coord_system: str | None = None,
+    swap_xy: bool = False,
+    study_area=None,
 ) -> IngestReport:
     """Validate a layer file and load its features into the store (WGS84).
 
     A layer of the same kind and name replaces the earlier one in the same
-    transaction; loading the same file again changes nothing.
+    transaction; loading the same file again changes nothing. The options
+    ``make_valid``, ``coord_system`` (``"gcj02"`` or ``"bd09"`` for a layer
+    geocoded by a Chinese map provider), ``swap_xy`` and ``study_area`` are
+    those of :func:`layers.io.read_layer`.
     """
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
@@ -45,7 +51,15 @@ def ingest_layer(
     from pathlib import Path
 
     path = Path(path)
-    gdf = read_layer(path, kind, layer=layer, make_valid=make_valid)
+    gdf = read_layer(
+        path,
+        kind,
+        layer=layer,
+        make_valid=make_valid,
+        coord_system=coord_system or "wgs84",
+        swap_xy=swap_xy,
+        study_area=study_area,
+    )
     sha = sha256_file(path)
     prev = previous_ingest(store, "layer", sha)
     if prev is not None and not force:
@@ -60,7 +74,14 @@ def ingest_layer(
             report,
             RejectLog(),
             started_at=started,
-            options={"kind": kind, "name": name, "layer": layer},
+            options={
+                "kind": kind,
+                "name": name,
+                "layer": layer,
+                "coord_system": gdf.attrs.get("coord_system", "wgs84"),
+                "swap_xy": swap_xy,
+                "make_valid": make_valid,
+            },
             replace=prev is not None,
         )
         s.execute(sa.delete(Layer).where(Layer.kind == kind, Layer.name == name))

@@ -40,6 +40,11 @@ COMMANDS = [
     ["rejected"],
     ["status"],
     ["demo"],
+    ["layers"],
+    ["layers", "add"],
+    ["layers", "list"],
+    ["layers", "check"],
+    ["heat"],
 ]
 
 
@@ -316,3 +321,70 @@ def test_demo_end_to_end(tmp_path):
         "never overwritten",  # conflicting duplicate of a stored reading
     ):
         assert words in reasons, words
+
+
+def _districts(path, crs=4326, swap=False, gcj=False):
+    import geopandas as gpd
+    import shapely
+
+    from layers.coords import wgs84_to_gcj02
+
+    boxes = [shapely.box(116.30, 39.90, 116.35, 39.95), shapely.box(116.35, 39.90, 116.40, 39.95)]
+    if gcj:
+        boxes = [
+            shapely.transform(b, lambda c: __import__("numpy").column_stack(wgs84_to_gcj02(*c.T)))
+            for b in boxes
+        ]
+    if swap:
+        boxes = [shapely.transform(b, lambda c: c[:, ::-1]) for b in boxes]
+    gdf = gpd.GeoDataFrame({"name": ["西区", "东区"]}, geometry=boxes, crs=crs)
+    gdf.to_file(path)
+    return path
+
+
+def test_layers_add_list_check(ws_path, tmp_path, run):
+    good = _districts(tmp_path / "districts.gpkg", gcj=True)
+    code, out, err = run("-w", ws_path, "layers", "check", "districts", good)
+    assert code == 0, err
+    assert "OK: no problems found" in out
+    code, out, err = run(
+        "-w", ws_path, "layers", "add", "districts", good, "--coord-system", "gcj02"
+    )
+    assert code == 0, err
+    assert "2 accepted" in out
+    code, out, err = run("-w", ws_path, "layers", "list")
+    assert code == 0, err
+    assert "districts" in out and "EPSG:4326" in out
+    # The GCJ-02 corners went back to WGS84 within half a metre.
+    from geoenergy.config import Workspace
+    from geoenergy.layerstore import load_layer
+
+    west = load_layer(Workspace(ws_path), "districts").geometry.iloc[0]
+    assert abs(west.bounds[0] - 116.30) * 85_000 < 0.5
+    assert abs(west.bounds[1] - 39.90) * 111_000 < 0.5
+
+
+def test_layers_check_reports_swapped_and_fails(ws_path, tmp_path, run):
+    bad = _districts(tmp_path / "swapped.geojson", swap=True)
+    code, out, err = run("-w", ws_path, "layers", "check", "districts", bad)
+    assert code == 1
+    assert "swap" in out.lower()
+    code, out, err = run("-w", ws_path, "layers", "add", "districts", bad)
+    assert code == 1
+    assert "swap" in err.lower()
+    code, out, err = run("-w", ws_path, "layers", "add", "districts", bad, "--swap-xy")
+    assert code == 0, err
+
+
+def test_layers_bad_study_area_option(ws_path, tmp_path, run):
+    good = _districts(tmp_path / "d.gpkg")
+    code, _out, err = run(
+        "-w", ws_path, "layers", "add", "districts", good, "--study-area", "1,2,3"
+    )
+    assert code == 1
+    assert "MINLON,MINLAT,MAXLON,MAXLAT" in err
+    code, _out, err = run(
+        "-w", ws_path, "layers", "add", "districts", good, "--study-area", "117,40,118,41"
+    )
+    assert code == 1
+    assert "outside the study area" in err
