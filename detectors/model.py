@@ -1,0 +1,774 @@
+"""The mining model: features, peer reference, detector, reasons, save/load and model card.
+
+:class:`MiningModel` is what the CLI, the pipeline and the notebooks use::
+
+    model = MiningModel("unsupervised").fit(ds, registry, weather=weather)
+    result = model.score(ds_new, registry, weather=weather_new)
+    model.save("models/mining-2024-02.joblib")      # + mining-2024-02.card.json
+    model = MiningModel.load("models/mining-2024-02.joblib")
+
+It extracts the load features (:func:`detectors.features.extract_features`),
+fixes the peer-group yardstick on the training meters
+(:func:`detectors.features.peer_reference`) so a meter's score never depends
+on the batch it is scored in, fits one of :data:`DETECTORS`, and returns a
+ranked, explained table. Meters whose features could not be computed get no
+score (NaN), never a silent one; their ``status`` says why.
+
+The saved model is a joblib pickle: load only files you trust. The model
+card beside it records the SHA-256 of the file, and :meth:`MiningModel.load`
+refuses a file that was changed or written by an incompatible version.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import numbers
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from detectors.evaluate import average_precision, evaluate, roc_auc
+from detectors.reasons import explain
+from detectors.rules import RuleDetector
+from detectors.supervised import SupervisedDetector
+from detectors.unsupervised import UnsupervisedDetector
+
+__all__ = [
+    "CARD_FORMAT",
+    "DETECTORS",
+    "DetectorSpec",
+    "IncompatibleModelError",
+    "MiningModel",
+    "ModelIntegrityError",
+    "card_path",
+]
+
+CARD_FORMAT = "geoenergy.mining-model/1"
+"""Format of the model card (and of the pickled model it describes)."""
+
+PEER_COLUMN = "peer_group"
+"""Name of the integer peer-group column handed to the built-in detectors."""
+
+RESULT_COLUMNS = ("meter_id", "score", "rank", "flagged", "status", "reasons", "onset_date")
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """One detector of the registry.
+
+    Attributes
+    ----------
+    cls : type
+        The estimator class.
+    version : int
+        Algorithm version; bumped when the same parameters would score differently.
+    needs_labels : bool
+        Whether :meth:`MiningModel.fit` requires inspection labels.
+    summary : str
+        One line for the docs and the model card.
+    """
+
+    cls: type
+    version: int
+    needs_labels: bool
+    summary: str
+
+
+DETECTORS: dict[str, DetectorSpec] = {
+    "rule": DetectorSpec(
+        RuleDetector,
+        1,
+        False,
+        "transparent thresholds on named features; for a team without labels",
+    ),
+    "unsupervised": DetectorSpec(
+        UnsupervisedDetector,
+        1,
+        False,
+        "direction-aware robust z-scores within peer groups",
+    ),
+    "supervised": DetectorSpec(
+        SupervisedDetector,
+        1,
+        True,
+        "positive-unlabelled learning on inspection labels (bagged logistic regressions and "
+        "nearest labelled neighbours), calibrated probabilities",
+    ),
+}
+"""``{name: DetectorSpec}``: the detectors :class:`MiningModel` can build by name."""
+
+
+class IncompatibleModelError(ValueError):
+    """A saved model was written in another format or by an incompatible version."""
+
+
+class ModelIntegrityError(ValueError):
+    """A saved model file does not match the hash in its model card."""
+
+
+def card_path(path) -> Path:
+    """The model card beside a model file: ``m.joblib`` -> ``m.card.json``."""
+    p = Path(path)
+    return p.with_name(p.stem + ".card.json") if p.suffix else p.with_name(p.name + ".card.json")
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("geoenergy")
+    except metadata.PackageNotFoundError:  # running from a source tree without install
+        return "0+unknown"
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(str(version).split("+")[0].split(".")[:2])
+
+
+class MiningModel:
+    """Rank meters by how likely they host crypto-mining, with reasons.
+
+    Parameters
+    ----------
+    detector : {"unsupervised", "rule", "supervised"} or estimator, default "unsupervised"
+        A name of :data:`DETECTORS`, or an unfitted scikit-learn outlier
+        detector (cloned at fit) that takes the feature columns of
+        :data:`detectors.features.FEATURES` as a DataFrame.
+    valley_hours : (int, int), default (23, 7)
+        Local valley-tariff hours ``[start, end)``.
+    peer_columns : sequence of str, default ("customer_class",)
+        Registry columns that form peer groups, coarsest first (add
+        ``"district"`` or ``"building_use"`` for finer peers).
+    threshold : float or None, default None
+        Flag meters with ``score >= threshold`` (score in [0, 1]). None: the
+        detector's own decision (``predict == -1``): the 2 % most unusual
+        training meters for "unsupervised", ``min_points`` for "rule",
+        ``P(mining) > 0.5`` for "supervised"; their scores are 0.5 there.
+    min_days : int, default 14
+        Complete days a meter needs to be scored.
+    min_group_size : int, default 10
+        Smallest peer group with its own median; smaller groups use the next
+        coarser one (class only, then all meters).
+    top_reasons : int, default 3
+        Features quoted per meter.
+    random_state : int or None, default 0
+        Seed of the supervised detector (reproducible models).
+
+    Attributes
+    ----------
+    detector_ : estimator
+    peer_reference_ : detectors.features.PeerReference
+    peer_codes_ : dict of str to int
+        Peer-group label -> integer code handed to the detector.
+    features_ : list of str
+    card : dict
+        The model card (also written beside the file by :meth:`save`).
+    """
+
+    def __init__(
+        self,
+        detector="unsupervised",
+        *,
+        valley_hours=(23, 7),
+        peer_columns=("customer_class",),
+        threshold=None,
+        min_days=14,
+        min_group_size=10,
+        top_reasons=3,
+        random_state=0,
+    ):
+        self.detector = detector
+        self.valley_hours = valley_hours
+        self.peer_columns = peer_columns
+        self.threshold = threshold
+        self.min_days = min_days
+        self.min_group_size = min_group_size
+        self.top_reasons = top_reasons
+        self.random_state = random_state
+        self.card: dict = {}
+
+    # -- configuration -------------------------------------------------------------
+
+    def _check_init(self):
+        d = self.detector
+        if isinstance(d, str):
+            if d not in DETECTORS:
+                raise ValueError(
+                    f"detector must be one of {sorted(DETECTORS)} or an estimator, got {d!r}."
+                )
+        elif not (hasattr(d, "fit") and hasattr(d, "predict")):
+            raise TypeError(
+                "detector must be a name "
+                f"{sorted(DETECTORS)} or an unfitted scikit-learn outlier detector with fit "
+                f"and predict, got {type(d).__name__}."
+            )
+        cols = self.peer_columns
+        if isinstance(cols, str) or not all(isinstance(c, str) for c in cols) or not cols:
+            raise TypeError(
+                f"peer_columns must be a non-empty sequence of column names, got {cols!r}; "
+                "e.g. ('customer_class',) or ('customer_class', 'district')."
+            )
+        t = self.threshold
+        if t is not None and (
+            isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0.0 < t < 1.0
+        ):
+            raise ValueError(
+                f"threshold must be None or a score in (0, 1), got {t!r}; 0.5 flags at the "
+                "detector's own boundary."
+            )
+        for name in ("min_days", "min_group_size", "top_reasons"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}.")
+
+    def _check_tables(self, ds, registry, labels=None, *, need_labels=False):
+        import xarray as xr
+
+        if not isinstance(ds, xr.Dataset):
+            raise TypeError(
+                f"ds must be an xarray.Dataset of readings (variable kwh), got "
+                f"{type(ds).__name__}; open one with geoenergy.readings.open_readings."
+            )
+        if not isinstance(registry, pd.DataFrame):
+            raise TypeError(
+                f"registry must be a DataFrame with meter_id and {list(self.peer_columns)}, "
+                f"got {type(registry).__name__}."
+            )
+        missing = [c for c in ("meter_id", *self.peer_columns) if c not in registry.columns]
+        if missing:
+            raise ValueError(
+                f"registry lacks the column(s) {missing}; it needs meter_id and the "
+                f"peer_columns {list(self.peer_columns)} (change peer_columns to use others)."
+            )
+        if registry["meter_id"].duplicated().any():
+            dup = registry.loc[registry["meter_id"].duplicated(), "meter_id"].head(3).tolist()
+            raise ValueError(
+                f"registry lists meters more than once, e.g. {dup}; keep one row each."
+            )
+        if labels is None:
+            if need_labels:
+                raise ValueError(
+                    "the supervised detector needs labels: a DataFrame with meter_id and "
+                    "label ('mining' or 'not_mining'), e.g. the inspection results; or use "
+                    "detector='unsupervised'."
+                )
+            return
+        if not isinstance(labels, pd.DataFrame):
+            raise TypeError(
+                f"labels must be a DataFrame with meter_id and label, got {type(labels).__name__}."
+            )
+        missing = [c for c in ("meter_id", "label") if c not in labels.columns]
+        if missing:
+            raise ValueError(
+                f"labels lacks the column(s) {missing}; the contract is meter_id, label "
+                "(mining | not_mining), inspected_on."
+            )
+        bad = sorted(set(labels["label"].astype(str)) - {"mining", "not_mining"})
+        if bad:
+            raise ValueError(
+                f"labels.label must be 'mining' or 'not_mining', got {bad[:5]}; map other "
+                "verdicts before fitting."
+            )
+
+    # -- features ------------------------------------------------------------------
+
+    def _groups(self, ds, registry) -> pd.DataFrame:
+        reg = registry.assign(meter_id=registry["meter_id"].astype(str)).set_index("meter_id")
+        meters = pd.Index(ds["meter"].values.astype(str), name="meter_id")
+        return reg[list(self.peer_columns)].reindex(meters).astype(object)
+
+    def _features(self, ds, registry, weather, reference):
+        from detectors.features import extract_features
+
+        groups = self._groups(ds, registry)
+        contracted = None
+        if "contracted_kw" in registry.columns:
+            contracted = (
+                registry.assign(meter_id=registry["meter_id"].astype(str))
+                .set_index("meter_id")["contracted_kw"]
+                .astype(float)
+                .reindex(groups.index)
+            )
+        feats = extract_features(
+            ds,
+            weather=weather,
+            groups=groups,
+            peer_reference=reference,
+            valley_hours=tuple(self.valley_hours),
+            min_days=self.min_days,
+            min_group_size=self.min_group_size,
+            contracted_kw=contracted,
+        )
+        return feats, groups
+
+    def _matrix(self, feats, groups, *, fit: bool) -> tuple[pd.DataFrame, np.ndarray]:
+        """Feature matrix of the scorable meters (plus peer codes) and their mask."""
+        ok = feats["status"].astype(str).str.startswith("ok").to_numpy()
+        _, label = self.peer_reference_.lookup(groups)
+        X = feats.loc[ok, self.features_].astype(float)
+        if not self._builtin():
+            return X, ok
+        lab = label[ok].astype(str)
+        if fit:
+            self.peer_codes_ = {g: i for i, g in enumerate(sorted(lab.unique()))}
+        codes = lab.map(self.peer_codes_).fillna(-1).astype(np.int64)  # -1: unseen, pooled
+        return X.assign(**{PEER_COLUMN: codes.to_numpy()}), ok
+
+    def _builtin(self) -> bool:
+        return isinstance(self.detector, str)
+
+    # -- fit -----------------------------------------------------------------------
+
+    def fit(self, ds, registry, weather=None, labels=None):
+        """Extract features, fix the peer reference and fit the detector.
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            Readings, variable ``kwh`` [kWh] dims ``("meter", "time")``.
+        registry : DataFrame
+            ``meter_id``, ``customer_class`` and any other ``peer_columns``;
+            ``contracted_kw`` [kW] is used when present.
+        weather : DataFrame, optional
+            ``date`` and ``temp_c`` (daily mean [degC]).
+        labels : DataFrame, optional
+            ``meter_id``, ``label`` (mining | not_mining), ``inspected_on``;
+            required for "supervised". A meter inspected twice keeps its
+            latest verdict.
+
+        Returns
+        -------
+        self
+        """
+        from detectors.features import FEATURES, peer_reference
+
+        self._check_init()
+        need = self._builtin() and DETECTORS[self.detector].needs_labels
+        self._check_tables(ds, registry, labels, need_labels=need)
+        feats, groups = self._features(ds, registry, weather, None)
+        self.peer_reference_ = peer_reference(feats, groups, min_group_size=self.min_group_size)
+        self.features_ = list(FEATURES)
+        X, _ok = self._matrix(feats, groups, fit=True)
+        if len(X) < 2:
+            raise ValueError(
+                f"only {len(X)} meter(s) have enough data to train on (status 'ok'); "
+                f"statuses: {feats['status'].str.split(':').str[0].value_counts().to_dict()}."
+            )
+        y = self._label_vector(labels, X.index)
+        self.detector_ = self._make_detector()
+        if isinstance(self.detector_, SupervisedDetector):
+            self.detector_.fit(X, y)
+        else:
+            self.detector_.fit(X)
+        if not hasattr(self.detector_, "mining_score"):
+            d = self.detector_.decision_function(X)
+            mad = float(np.median(np.abs(d - np.median(d))))
+            self.decision_scale_ = mad * 1.4826 if mad > 0 else float(np.std(d) or 1.0)
+        self.card = self._card(ds, feats, X, labels, y)
+        return self
+
+    def _make_detector(self):
+        if not self._builtin():
+            return clone(self.detector)
+        spec = DETECTORS[self.detector]
+        if spec.cls is RuleDetector:
+            return RuleDetector()
+        kw = {"group_column": PEER_COLUMN, "min_group_size": self.min_group_size}
+        if spec.cls is SupervisedDetector:
+            kw["random_state"] = self.random_state
+        return spec.cls(**kw)
+
+    def _label_vector(self, labels, index) -> np.ndarray | None:
+        if labels is None:
+            return None
+        lab = labels.assign(meter_id=labels["meter_id"].astype(str))
+        if "inspected_on" in lab.columns:
+            lab = lab.assign(_t=pd.to_datetime(lab["inspected_on"], errors="coerce"))
+            lab = lab.sort_values("_t", kind="stable")
+        last = lab.drop_duplicates("meter_id", keep="last").set_index("meter_id")["label"]
+        mapped = last.reindex(index.astype(str)).map({"mining": 1, "not_mining": 0})
+        return mapped.fillna(-1).astype(int).to_numpy()
+
+    # -- score ---------------------------------------------------------------------
+
+    def _check_fitted(self):
+        if not hasattr(self, "detector_"):
+            raise ValueError(
+                "this MiningModel is not fitted yet; call model.fit(ds, registry, ...) or "
+                "MiningModel.load(path) first."
+            )
+
+    def mining_score(self, X: pd.DataFrame) -> np.ndarray:
+        """Score in [0, 1] (higher = more likely mining) of a feature matrix."""
+        if hasattr(self.detector_, "mining_score"):
+            return np.asarray(self.detector_.mining_score(X), dtype=float)
+        d = np.asarray(self.detector_.decision_function(X), dtype=float)
+        # A generic detector: its decision function (< 0 = outlier) through a logistic,
+        # 0.5 at its own boundary, scaled by the spread of the training decisions.
+        return 1.0 / (1.0 + np.exp(np.clip(d / self.decision_scale_, -50, 50)))
+
+    def score(self, ds, registry, weather=None, *, reasons: bool = True) -> pd.DataFrame:
+        """Score, rank, flag and explain every meter of ``ds``.
+
+        Parameters
+        ----------
+        ds, registry, weather
+            As in :meth:`fit` (new readings; the same registry columns).
+        reasons : bool, default True
+            Explain the scores. False leaves ``reasons`` empty for scored
+            meters and skips the cost of the explanations (the supervised
+            detector re-scores each meter once per feature), e.g. to evaluate.
+
+        Returns
+        -------
+        DataFrame
+            One row per meter, most suspicious first: ``meter_id``, ``score``
+            (float in [0, 1], higher = more likely mining; NaN when not
+            scored), ``rank`` (1 = most suspicious among the scored meters;
+            ``<NA>`` when not scored), ``flagged`` (bool), ``status`` ("ok" or
+            why the meter was not scored), ``reasons`` (str) and
+            ``onset_date`` (local date the load stepped up, NaT if none).
+        """
+        self._check_fitted()
+        self._check_tables(ds, registry)
+        feats, groups = self._features(ds, registry, weather, self.peer_reference_)
+        X, ok = self._matrix(feats, groups, fit=False)
+        n = len(feats)
+        score = np.full(n, np.nan)
+        flagged = np.zeros(n, dtype=bool)
+        text = np.array(
+            ["not scored: " + s.split(";")[0] for s in feats["status"].astype(str)], dtype=object
+        )
+        if len(X):
+            s = self.mining_score(X)
+            score[ok] = s
+            if self.threshold is None:
+                flagged[ok] = np.asarray(self.detector_.predict(X)) == -1
+            else:
+                flagged[ok] = s >= self.threshold
+            text[ok] = self._reasons(X, feats.loc[ok], groups.loc[ok]) if reasons else ""
+        out = pd.DataFrame(
+            {
+                "meter_id": feats.index.astype(str),
+                "score": score,
+                "flagged": flagged,
+                "status": feats["status"].astype(str).to_numpy(),
+                "reasons": text,
+                "onset_date": feats["onset_date"].to_numpy(),
+            }
+        )
+        # Most suspicious first; equal scores keep the meter order, so ranks are reproducible.
+        order = np.lexsort((out["meter_id"].to_numpy(), -np.nan_to_num(score, nan=-np.inf)))
+        out = out.iloc[order].reset_index(drop=True)
+        rank = pd.array(np.arange(1, n + 1), dtype="Int64")
+        rank[out["score"].isna().to_numpy()] = pd.NA
+        out.insert(2, "rank", rank)
+        return out[list(RESULT_COLUMNS)]
+
+    def _reasons(self, X, feats_ok, groups_ok) -> list[str]:
+        if not hasattr(self.detector_, "evidence"):
+            return [""] * len(X)
+        ev = np.asarray(self.detector_.evidence(X), dtype=float)
+        cols = [c for c in X.columns if c != PEER_COLUMN]
+        ev = ev[:, [list(X.columns).index(c) for c in cols]]
+        _, label = self.peer_reference_.lookup(groups_ok)
+        peers = [_peer_words(v) for v in label.to_numpy()]
+        headlines = None
+        if isinstance(self.detector_, RuleDetector):
+            headlines = {}
+            for r in self.detector_.rules_:
+                if r.label and isinstance(r.feature, str):
+                    headlines.setdefault(r.feature, r.label)
+        return explain(
+            ev,
+            X[cols],
+            peers=peers,
+            onset_dates=feats_ok["onset_date"].to_numpy(),
+            headlines=headlines,
+            top=self.top_reasons,
+        )
+
+    # -- evaluation ----------------------------------------------------------------
+
+    def evaluate(self, ds, registry, truth, weather=None, *, k=(20, 50, 100), name=None) -> dict:
+        """Score ``ds`` and compare with known outcomes; the figures go into the card.
+
+        Parameters
+        ----------
+        ds, registry, weather
+            As in :meth:`score`.
+        truth : DataFrame
+            ``meter_id`` and either ``is_mining`` (bool) or ``label``
+            (mining | not_mining). Meters of ``ds`` missing from it count as
+            not mining.
+        k : sequence of int
+            Inspection capacities.
+        name : str, optional
+            Key under ``card["evaluation"]`` (default ``"evaluation-<n>"``).
+
+        Returns
+        -------
+        dict
+            :func:`detectors.evaluate.evaluate` figures plus ``n_flagged``.
+        """
+        if not isinstance(truth, pd.DataFrame) or "meter_id" not in truth.columns:
+            raise TypeError("truth must be a DataFrame with meter_id and is_mining or label.")
+        if "is_mining" in truth.columns:
+            flag = truth.set_index(truth["meter_id"].astype(str))["is_mining"].astype(bool)
+        elif "label" in truth.columns:
+            flag = truth.set_index(truth["meter_id"].astype(str))["label"].eq("mining")
+        else:
+            raise ValueError(
+                "truth needs a column is_mining (bool) or label (mining | not_mining)."
+            )
+        result = self.score(ds, registry, weather, reasons=False)
+        y = flag.reindex(result["meter_id"]).fillna(False).astype(bool).to_numpy()
+        metrics = evaluate(y, result["score"].to_numpy(), k=k)
+        metrics["n_flagged"] = int(result["flagged"].sum())
+        ev = self.card.setdefault("evaluation", {})
+        ev[name or f"evaluation-{len(ev) + 1}"] = {
+            **metrics,
+            "evaluated_at": _now(),
+            "data": _data_summary(ds),
+        }
+        return metrics
+
+    # -- card, save, load ----------------------------------------------------------
+
+    def _card(self, ds, feats, X, labels, y) -> dict:
+        import sklearn
+
+        from detectors.features import FEATURES
+
+        det = self.detector_
+        name = self.detector if self._builtin() else "custom"
+        version = DETECTORS[name].version if name in DETECTORS else None
+        labelled: dict = {}
+        if labels is not None:
+            labelled = {
+                "rows": len(labels),
+                "mining": int((labels["label"] == "mining").sum()),
+                "not_mining": int((labels["label"] == "not_mining").sum()),
+                "used_mining": int((y == 1).sum()),
+                "used_not_mining": int((y == 0).sum()),
+            }
+        return {
+            "format": CARD_FORMAT,
+            "package": "geoenergy",
+            "package_version": _package_version(),
+            "sklearn_version": sklearn.__version__,
+            "created": _now(),
+            "detector": {
+                "name": name,
+                "version": version,
+                "class": f"{type(det).__module__}.{type(det).__qualname__}",
+                "params": _jsonable(det.get_params(deep=False)),
+                "summary": DETECTORS[name].summary if name in DETECTORS else "",
+            },
+            "settings": {
+                "valley_hours": list(self.valley_hours),
+                "peer_columns": list(self.peer_columns),
+                "threshold": self.threshold,
+                "min_days": self.min_days,
+                "min_group_size": self.min_group_size,
+            },
+            "features": [{"name": f, "unit": FEATURES[f].unit} for f in self.features_],
+            "training_data": {
+                **_data_summary(ds),
+                "n_scored": len(X),
+                "status_counts": feats["status"]
+                .str.split(r"[:;]")
+                .str[0]
+                .value_counts()
+                .to_dict(),
+                "customer_classes": self._groups_summary(ds),
+                "features_sha256": _frame_hash(feats),
+            },
+            "peer_reference": self.peer_reference_.to_dict(),
+            "labels": labelled,
+            "evaluation": {"training_labels": self._label_metrics(X, y)} if labelled else {},
+        }
+
+    def _groups_summary(self, ds) -> dict:
+        if "customer_class" not in ds.coords:
+            return {}
+        return pd.Series(ds["customer_class"].values).astype(str).value_counts().to_dict()
+
+    def _label_metrics(self, X, y) -> dict:
+        """AP and AUC on the inspected training meters (mining vs not_mining).
+
+        For the supervised detector the scores of the training meters are its
+        out-of-bag scores, so the figures are not in-sample for the trees.
+        """
+        inspected = y >= 0
+        out = {"n_mining": int((y == 1).sum()), "n_not_mining": int((y == 0).sum())}
+        if not inspected.any():
+            return out
+        det = self.detector_
+        if isinstance(det, SupervisedDetector) and not det.fallback_:
+            s = det._platt(det.oob_score_)  # the out-of-bag probability
+            out["scores"] = "out-of-bag"
+        else:
+            s = self.mining_score(X)
+            out["scores"] = "in-sample"
+        yy = y[inspected] == 1
+        out["average_precision"] = average_precision(yy, s[inspected])
+        out["roc_auc"] = roc_auc(yy, s[inspected])
+        return _jsonable(out)
+
+    def save(self, path) -> Path:
+        """Write the model (joblib) and its card (``<stem>.card.json``) beside it.
+
+        Parameters
+        ----------
+        path : str or Path
+            The model file, e.g. ``models/mining-2024-02.joblib``.
+
+        Returns
+        -------
+        Path
+            The model card's path.
+        """
+        import joblib
+
+        self._check_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, path)
+        card = dict(self.card)
+        card["model_file"] = path.name
+        card["model_sha256"] = _file_hash(path)
+        card["saved"] = _now()
+        cpath = card_path(path)
+        cpath.write_text(json.dumps(_jsonable(card), indent=1, ensure_ascii=False), "utf-8")
+        self.card = card
+        return cpath
+
+    @classmethod
+    def load(cls, path) -> MiningModel:
+        """Read a model saved by :meth:`save`, after checking its card.
+
+        Raises
+        ------
+        FileNotFoundError
+            When the model file or its card is missing.
+        IncompatibleModelError
+            When the card's format, the package's major.minor version or
+            scikit-learn's major.minor version differ from this installation.
+        ModelIntegrityError
+            When the file's SHA-256 differs from the card (the file was changed).
+        """
+        import sklearn
+
+        path = Path(path)
+        cpath = card_path(path)
+        for p in (path, cpath):
+            if not p.exists():
+                raise FileNotFoundError(
+                    f"{p} does not exist; a saved model is the file plus its card "
+                    f"{cpath.name}, written together by MiningModel.save."
+                )
+        try:
+            card = json.loads(cpath.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise IncompatibleModelError(f"{cpath} is not a valid model card: {exc}.") from exc
+        fmt = card.get("format")
+        if fmt != CARD_FORMAT:
+            raise IncompatibleModelError(
+                f"{cpath}: model card format {fmt!r} is not supported (this version reads "
+                f"{CARD_FORMAT!r}); retrain the model with this version of geoenergy."
+            )
+        here = _package_version()
+        saved = str(card.get("package_version"))
+        if _major_minor(saved) != _major_minor(here):
+            raise IncompatibleModelError(
+                f"{path} was saved by geoenergy package version {saved}, this is {here}; models "
+                "are compatible within a major.minor version. Retrain, or install "
+                f"geoenergy=={saved} to use it."
+            )
+        skl = str(card.get("sklearn_version"))
+        if _major_minor(skl) != _major_minor(sklearn.__version__):
+            raise IncompatibleModelError(
+                f"{path} was saved with scikit-learn {skl}, this is {sklearn.__version__}; "
+                "pickled estimators are not portable across scikit-learn versions. Retrain, "
+                f"or install scikit-learn=={skl}."
+            )
+        digest = _file_hash(path)
+        if digest != card.get("model_sha256"):
+            raise ModelIntegrityError(
+                f"{path} was changed after it was saved: its SHA-256 {digest[:12]}... differs "
+                f"from {str(card.get('model_sha256'))[:12]}... in {cpath.name}. Do not load it; "
+                "restore the file or retrain."
+            )
+        import joblib
+
+        model = joblib.load(path)
+        if not isinstance(model, cls):
+            raise IncompatibleModelError(
+                f"{path} holds a {type(model).__name__}, not a {cls.__name__}."
+            )
+        model.card = card
+        return model
+
+    def __repr__(self) -> str:
+        det = self.detector if self._builtin() else type(self.detector).__name__
+        state = "fitted" if hasattr(self, "detector_") else "unfitted"
+        return f"MiningModel(detector={det!r}, peer_columns={tuple(self.peer_columns)}, {state})"
+
+
+def _peer_words(label: str) -> str:
+    """``"customer_class=residential, district=X"`` -> ``"residential, X"``."""
+    if label == "all meters":
+        return "all"
+    return ", ".join(part.split("=", 1)[-1] for part in str(label).split(", "))
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _frame_hash(frame: pd.DataFrame) -> str:
+    """SHA-256 of a DataFrame's values and index (stable across runs)."""
+    h = hashlib.sha256()
+    h.update(pd.util.hash_pandas_object(frame.astype(str), index=True).to_numpy().tobytes())
+    h.update(",".join(map(str, frame.columns)).encode())
+    return h.hexdigest()
+
+
+def _data_summary(ds) -> dict:
+    t = ds["local_time"].values if "local_time" in ds.coords else ds["time"].values
+    return {
+        "n_meters": int(ds.sizes["meter"]),
+        "n_steps": int(ds.sizes["time"]),
+        "start": str(pd.Timestamp(t.min())) if len(t) else None,
+        "end": str(pd.Timestamp(t.max())) if len(t) else None,
+        "step_s": ds.attrs.get("step_s"),
+        "timezone": ds.attrs.get("timezone"),
+    }
+
+
+def _jsonable(obj):
+    """Plain JSON types: numbers, str, lists and dicts (others by repr)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, bool | str) or obj is None:
+        return obj
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        return None if not np.isfinite(obj) else float(obj)
+    return repr(obj)

@@ -1,0 +1,491 @@
+"""Supervised detector: positive-unlabelled learning from inspection verdicts.
+
+Inspections confirm few miners, and every meter nobody inspected is
+*unlabelled*, not innocent. The detector learns positive versus unlabelled
+(PU) on the peer-normalised, direction-aware evidence of the unsupervised
+detector (its ``prior``), plus the prior's anomaly, with two learners that
+suit a few dozen positives:
+
+- bagging [1]_: ``n_bags`` logistic regressions, each on a bootstrap of the
+  confirmed miners against a random draw of the other meters (inspected
+  "not mining" meters are in every draw), averaged;
+- nearest labelled neighbours: the share of confirmed miners among the
+  ``n_neighbors`` training meters closest in evidence space, which finds
+  the other meters of each disguise a labelled miner stands for, and stays
+  low near inspected non-miners (a coal-to-electricity home resembles other
+  heated homes, not rigs).
+
+Their mean ``f`` ranks the meters. It becomes a probability with the
+Elkan-Noto correction [2]_: a logistic (Platt) fit of "labelled mining" on
+the out-of-bag ``f`` estimates ``P(labelled | x)``, whose mean over the
+labelled miners is ``c = P(labelled | mining)``; ``P(mining | x) =
+sigmoid(a logit f + b)`` is then fitted so that ``c P(mining | x)`` best
+explains which meters carry a mining label. With no confirmed miner at all
+there is nothing to learn: the detector warns and scores with the prior.
+
+References
+----------
+.. [1] Mordelet, F. and Vert, J.-P. (2014). A bagging SVM to learn from
+   positive and unlabeled examples. Pattern Recognition Letters 37, 201-209.
+.. [2] Elkan, C. and Noto, K. (2008). Learning classifiers from only positive
+   and unlabeled data. Proceedings of the 14th ACM SIGKDD, 213-220.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+
+from detectors.reasons import occlusion
+from detectors.robust import RobustStats, _column_index, resolve_directions
+from detectors.unsupervised import UnsupervisedDetector
+
+__all__ = ["NoPositiveLabelsWarning", "SupervisedDetector"]
+
+_EPS = 1e-4  # keeps logit(score) finite for scores of exactly 0 or 1
+_CAP = 8.0  # [robust sd] clip of the evidence when there is no prior to provide it
+
+
+class NoPositiveLabelsWarning(UserWarning):
+    """Training labels hold no confirmed miner; the detector falls back to its prior."""
+
+
+class SupervisedDetector(OutlierMixin, BaseEstimator):
+    """Positive-unlabelled learner with calibrated mining probabilities.
+
+    Parameters
+    ----------
+    prior : None, "drop" or estimator, default None
+        The unsupervised detector whose evidence and anomaly are the inputs,
+        and the fallback without confirmed miners. None: an
+        :class:`~detectors.unsupervised.UnsupervisedDetector` with this
+        detector's ``directions``, ``group_column`` and ``min_group_size``.
+        A custom prior is fitted on the same ``X``; without a
+        ``signed_evidence`` method its anomaly is added to this detector's
+        own robust z-scores. "drop": robust z-scores only (fitting without
+        a confirmed miner then fails).
+    directions : None, dict or sequence, default None
+        Suspicious direction of each feature ("high", "low", "none"), as in
+        :func:`detectors.robust.resolve_directions`.
+    group_column : str, int or None, default None
+        Column holding integer peer-group codes (not an input: it selects the
+        peer medians that normalise the features and explain scores).
+    min_group_size : int, default 20
+        Smallest peer group with its own medians.
+    n_bags : int, default 50
+        Number of bagged logistic regressions.
+    unlabelled_ratio : float, default 5.0
+        Meters drawn from the unlabelled pool per confirmed miner in each bag.
+    C : float, default 100.0
+        Inverse L2 regularisation of each logistic regression.
+    n_neighbors : int, default 10
+        Training meters consulted by the nearest-neighbour learner.
+    context : bool, default True
+        Also learn from the robust z-scores of the features without a
+        suspicious direction (temperature sensitivity, night-length
+        correlation, idle days, ...), which tell confounders apart.
+    threshold : float, default 0.5
+        Flag a meter when ``P(mining) > threshold``.
+    pos_label, neg_label : default 1, 0
+        Values of ``y`` for a confirmed miner and for an inspected meter
+        found not mining; any other value (e.g. -1 or NaN) is unlabelled.
+    random_state : int, RandomState or None, default None
+
+    Attributes
+    ----------
+    prior_ : estimator or None
+    stats_ : RobustStats
+        Peer-group medians of the raw features (gap filling, explanations).
+    models_ : list of LogisticRegression
+        Empty when fitted without a confirmed miner (``fallback_`` True).
+    train_inputs_ : ndarray
+        Learner inputs of the training meters (the neighbour search space).
+    train_positive_ : ndarray of bool
+        Which training meters are confirmed miners.
+    platt_ : tuple of float
+        ``(a, b)`` of ``P(mining | x) = sigmoid(a logit(f) + b)``.
+    label_frequency_ : float
+        ``c = P(labelled | mining)`` of the Elkan-Noto correction.
+    oob_score_ : ndarray
+        Out-of-bag score ``f`` of every training meter.
+    n_positive_, n_negative_, n_unlabelled_ : int
+    fallback_ : bool
+        True when no confirmed miner was given: scores come from ``prior_``.
+    offset_ : float
+        ``1 - threshold`` (or the prior's offset in fallback mode).
+    """
+
+    def __init__(
+        self,
+        prior=None,
+        directions=None,
+        group_column=None,
+        min_group_size=20,
+        n_bags=50,
+        unlabelled_ratio=5.0,
+        C=100.0,
+        n_neighbors=10,
+        context=True,
+        threshold=0.5,
+        pos_label=1,
+        neg_label=0,
+        random_state=None,
+    ):
+        self.prior = prior
+        self.directions = directions
+        self.group_column = group_column
+        self.min_group_size = min_group_size
+        self.n_bags = n_bags
+        self.unlabelled_ratio = unlabelled_ratio
+        self.C = C
+        self.n_neighbors = n_neighbors
+        self.context = context
+        self.threshold = threshold
+        self.pos_label = pos_label
+        self.neg_label = neg_label
+        self.random_state = random_state
+
+    # -- fitting -------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Learn mining from confirmed miners, inspected non-miners and unlabelled meters.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n_meters, n_features)
+            Features of all meters, labelled or not (NaN allowed).
+        y : array-like, shape (n_meters,), optional
+            ``pos_label`` (confirmed mining), ``neg_label`` (inspected, not
+            mining) or anything else (unlabelled). None: all unlabelled.
+
+        Returns
+        -------
+        self
+        """
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        n = len(X)
+        self._check_params(n)
+        pos, neg = self._label_masks(y, n)
+        names = getattr(self, "feature_names_in_", None)
+        names = None if names is None else [str(v) for v in names]
+        p = self.n_features_in_
+        owner = type(self).__name__
+        self.group_index_ = (
+            None
+            if self.group_column is None
+            else _column_index(self.group_column, names, p, owner=owner, what="group_column")
+        )
+        feat = self._feature_mask()
+        self.stats_ = RobustStats.fit(
+            X[:, feat], self._codes(X), min_group_size=self.min_group_size
+        )
+        signs = resolve_directions(self.directions, names, p, owner=owner)
+        signs[~feat] = 0
+        self.signs_ = signs
+        self.prior_ = self._make_prior()
+        if self.prior_ is not None:
+            self.prior_.fit(self._for_prior(X))
+        self.n_positive_ = int(pos.sum())
+        self.n_negative_ = int(neg.sum())
+        self.n_unlabelled_ = int(n - pos.sum() - neg.sum())
+        self.models_ = []
+        self.fallback_ = not pos.any()
+        if self.fallback_:
+            if self.prior_ is None:
+                raise ValueError(
+                    f"{owner}: y holds no confirmed miner (pos_label={self.pos_label!r}) and "
+                    "prior='drop', so there is nothing to learn from; label at least one "
+                    "meter as mining or keep the default prior."
+                )
+            warnings.warn(
+                f"{owner}: y holds no confirmed miner (pos_label={self.pos_label!r}); "
+                "scoring with the unsupervised prior only, without calibrated probabilities.",
+                NoPositiveLabelsWarning,
+                stacklevel=2,
+            )
+            self.offset_ = float(self.prior_.offset_)
+            return self
+        if pos.all():
+            raise ValueError(
+                f"{owner}: every meter in y is a confirmed miner; PU learning needs "
+                "unlabelled or inspected non-mining meters as well."
+            )
+        self.anomaly_scale_ = 1.0
+        Z = self._inputs(X, fit=True)
+        self._fit_learners(Z, pos, neg)
+        self._calibrate(pos)
+        self.offset_ = 1.0 - float(self.threshold)
+        return self
+
+    def _check_params(self, n: int):
+        owner = type(self).__name__
+        if n < 2:
+            raise ValueError(f"{owner} needs at least 2 meters, got n_samples={n}.")
+        for name in ("n_bags", "n_neighbors", "min_group_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{owner}: {name} must be an int >= 1, got {v!r}.")
+        for name in ("unlabelled_ratio", "C"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or v <= 0:
+                raise ValueError(f"{owner}: {name} must be a number > 0, got {v!r}.")
+        t = self.threshold
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0.0 < t < 1.0:
+            raise ValueError(
+                f"{owner}: threshold must be a probability in (0, 1), got {t!r}; "
+                "0.5 flags meters more likely mining than not."
+            )
+        if not (
+            self.prior is None
+            or (isinstance(self.prior, str) and self.prior == "drop")
+            or hasattr(self.prior, "fit")
+        ):
+            raise TypeError(
+                f"{owner}: prior must be None, 'drop' or an estimator with fit and "
+                f"score_samples, got {self.prior!r}."
+            )
+
+    def _label_masks(self, y, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if y is None:
+            return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(
+                f"{type(self).__name__}: y must be 1-D (one label per meter), got shape "
+                f"{y.shape}; use y.ravel()."
+            )
+        check_consistent_length(np.empty((n, 0)), y)
+        return y == self.pos_label, y == self.neg_label
+
+    def _make_prior(self):
+        if isinstance(self.prior, str):  # "drop"
+            return None
+        if self.prior is None:
+            return UnsupervisedDetector(
+                directions=self.directions,
+                group_column=self.group_column,
+                min_group_size=self.min_group_size,
+            )
+        return clone(self.prior)
+
+    def _for_prior(self, X: np.ndarray):
+        """``X`` as the prior saw it in fit: a DataFrame when this detector had names."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return X
+        import pandas as pd
+
+        return pd.DataFrame(X, columns=names)
+
+    def _feature_mask(self) -> np.ndarray:
+        mask = np.ones(self.n_features_in_, dtype=bool)
+        if self.group_index_ is not None:
+            mask[self.group_index_] = False
+        return mask
+
+    def _codes(self, X: np.ndarray) -> np.ndarray | None:
+        if self.group_index_ is None:
+            return None
+        col = X[:, self.group_index_]
+        if not np.isfinite(col).all() or not np.equal(np.round(col), col).all():
+            raise ValueError(
+                f"{type(self).__name__}: group_column {self.group_column!r} must hold integer "
+                "peer-group codes; encode groups with e.g. pd.factorize(...)[0]."
+            )
+        return col.astype(np.int64)
+
+    def _inputs(self, X: np.ndarray, *, fit: bool = False) -> np.ndarray:
+        """Learner inputs: signed peer evidence of each feature, plus the prior's anomaly."""
+        prior = self.prior_
+        if prior is not None and hasattr(prior, "signed_evidence"):
+            Xp = self._for_prior(X)
+            E = prior.signed_evidence(Xp)
+            if self.context and hasattr(prior, "context_z"):
+                E = np.column_stack([E, prior.context_z(Xp)])
+            cap = float(getattr(prior, "cap", _CAP))
+        else:
+            feat = self._feature_mask()
+            z = self.stats_.z(X[:, feat], self._codes(X))
+            E = np.clip(self.signs_[feat] * np.nan_to_num(z), -_CAP, _CAP)
+            cap = _CAP
+        E = E / cap
+        if prior is None:
+            return E
+        a = -np.asarray(prior.score_samples(self._for_prior(X)), dtype=np.float64)
+        if fit:
+            hi = np.percentile(a, 99) - np.median(a)
+            self.anomaly_scale_ = float(hi) if hi > 0 else 1.0
+        return np.column_stack([E, a / self.anomaly_scale_])
+
+    def _fit_learners(self, Z: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> None:
+        rng = check_random_state(self.random_state)
+        P = np.flatnonzero(pos)
+        pool = np.flatnonzero(~pos & ~neg)  # unlabelled
+        k = int(min(len(pool), max(1, round(self.unlabelled_ratio * len(P)))))
+        n = len(Z)
+        oob_sum, oob_n = np.zeros(n), np.zeros(n)
+        for _ in range(self.n_bags):
+            bag_p = rng.choice(P, len(P), replace=True)
+            # Inspected non-miners are certain negatives: every bag keeps them.
+            bag_u = np.r_[rng.choice(pool, k, replace=False) if k else [], np.flatnonzero(neg)]
+            bag_u = bag_u.astype(np.int64)
+            idx = np.r_[bag_p, bag_u]
+            target = np.r_[np.ones(len(bag_p)), np.zeros(len(bag_u))]
+            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
+            model.fit(Z[idx], target)
+            self.models_.append(model)
+            out = np.ones(n, dtype=bool)
+            out[idx] = False
+            oob_sum[out] += model.predict_proba(Z[out])[:, 1]
+            oob_n[out] += 1
+        self.train_inputs_ = Z
+        self.train_positive_ = pos.copy()
+        # A meter in every bag (an inspected non-miner) has no out-of-bag vote.
+        bag = np.where(oob_n > 0, oob_sum / np.maximum(oob_n, 1), self._bag_score(Z))
+        self.oob_score_ = 0.5 * (bag + self._neighbour_share(Z, exclude_self=True))
+
+    def _bag_score(self, Z: np.ndarray) -> np.ndarray:
+        return np.mean([m.predict_proba(Z)[:, 1] for m in self.models_], axis=0)
+
+    def _neighbour_share(self, Z: np.ndarray, *, exclude_self: bool = False) -> np.ndarray:
+        """Share of confirmed miners among the nearest training meters (Euclidean)."""
+        T = self.train_inputs_
+        k = min(self.n_neighbors, len(T) - int(exclude_self))
+        if k < 1:
+            return np.zeros(len(Z))
+        out = np.empty(len(Z))
+        step = max(1, 2_000_000 // max(len(T), 1))  # bounds the distance block [floats]
+        tn = (T * T).sum(axis=1)
+        for lo in range(0, len(Z), step):
+            B = Z[lo : lo + step]
+            d = (B * B).sum(axis=1)[:, None] - 2.0 * B @ T.T + tn[None, :]
+            if exclude_self:
+                d[np.arange(len(B)), np.arange(lo, lo + len(B))] = np.inf
+            # Ties broken by training order (stable), so the result is reproducible.
+            near = np.argsort(d, axis=1, kind="stable")[:, :k]
+            out[lo : lo + step] = self.train_positive_[near].mean(axis=1)
+        return out
+
+    def _raw_score(self, Z: np.ndarray) -> np.ndarray:
+        return 0.5 * (self._bag_score(Z) + self._neighbour_share(Z))
+
+    def _calibrate(self, pos: np.ndarray) -> None:
+        """Elkan-Noto: ``c = P(labelled | mining)``, then ``P(mining | x)`` by PU likelihood.
+
+        A Platt fit of "labelled" on the out-of-bag score gives ``g(x) = P(labelled
+        | x)`` and ``c``, the mean of ``g`` over the labelled miners. Instead of
+        ``g / c`` clipped at 1 (which ties every confident meter at 1 and loses the
+        ranking), ``P(mining | x) = sigmoid(a logit(f) + b)`` is fitted so that
+        ``c P(mining | x)`` maximises the likelihood of the labelled flags; it is
+        monotone in the score ``f`` and stays below 1.
+        """
+        from scipy.optimize import minimize
+
+        s = pos.astype(float)
+        z = _logit(self.oob_score_)
+        lr = LogisticRegression(C=1e4).fit(z[:, None], s)
+        a0, b0 = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+        c = float(np.clip(_sigmoid(a0 * z[pos] + b0).mean(), 1e-6, 1.0))
+
+        def nll(ab):
+            q = np.clip(c * _sigmoid(ab[0] * z + ab[1]), 1e-12, 1 - 1e-12)
+            return -(s * np.log(q) + (1 - s) * np.log1p(-q)).sum()
+
+        start = np.array([max(a0, 1e-3), b0 - np.log(c)])
+        res = minimize(nll, start, method="L-BFGS-B", bounds=[(1e-3, None), (None, None)])
+        self.label_frequency_ = c
+        self.platt_ = (float(res.x[0]), float(res.x[1]))
+
+    def _platt(self, f: np.ndarray) -> np.ndarray:
+        a, b = self.platt_
+        return _sigmoid(a * _logit(f) + b)
+
+    # -- scoring -------------------------------------------------------------------
+
+    def _validate(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+
+    def _probability(self, X: np.ndarray) -> np.ndarray:
+        return self._platt(self._raw_score(self._inputs(X)))
+
+    def mining_probability(self, X) -> np.ndarray:
+        """Calibrated probability that each meter hosts mining, ``P(mining | x)``.
+
+        Raises
+        ------
+        ValueError
+            When fitted without a confirmed miner (``fallback_``): there is no
+            probability to give; use :meth:`mining_score`.
+        """
+        X = self._validate(X)
+        if self.fallback_:
+            raise ValueError(
+                f"{type(self).__name__} was fitted without a confirmed miner, so it has no "
+                "calibrated probability; use mining_score() or fit with mining labels."
+            )
+        return self._probability(X)
+
+    def mining_score(self, X) -> np.ndarray:
+        """Score in [0, 1]: the calibrated probability (the prior's score in fallback mode)."""
+        return self._score_array(self._validate(X))
+
+    def score_samples(self, X) -> np.ndarray:
+        """``1 - P(mining)`` (higher = more normal); the prior's score in fallback mode."""
+        X = self._validate(X)
+        if self.fallback_:
+            return self.prior_.score_samples(self._for_prior(X))
+        return 1.0 - self._probability(X)
+
+    def decision_function(self, X) -> np.ndarray:
+        """``score_samples - offset_``: below 0 when ``P(mining) > threshold``."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """-1 for a meter flagged as likely mining, +1 otherwise."""
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+    def evidence(self, X) -> np.ndarray:
+        """What-if contribution of each feature: the drop in score when it is set to the peer median.
+
+        For feature ``j`` of a meter, ``max(s(x) - s(x with x_j := median of
+        its peer group), 0)``, where ``s`` is :meth:`mining_score`; the prior's
+        evidence is recomputed for the modified meter. Model-agnostic
+        (occlusion) and independent of the batch.
+
+        Returns
+        -------
+        ndarray, shape (n_meters, n_features_in_)
+            Non-negative; 0 for the group column.
+        """
+        X = self._validate(X)
+        rows = self.stats_.row_of(self._codes(X), len(X))
+        feat = self._feature_mask()
+        reference = X.copy()
+        reference[:, feat] = self.stats_.center[rows]
+        return occlusion(self._score_array, X, reference, columns=np.flatnonzero(feat))
+
+    def _score_array(self, X: np.ndarray) -> np.ndarray:
+        if self.fallback_:
+            return self.prior_.mining_score(self._for_prior(X))
+        return self._probability(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _sigmoid(t: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t, dtype=np.float64)))
+
+
+def _logit(f: np.ndarray) -> np.ndarray:
+    f = np.clip(f, _EPS, 1.0 - _EPS)
+    return np.log(f / (1.0 - f))

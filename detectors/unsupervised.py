@@ -1,0 +1,481 @@
+"""Unsupervised detector: direction-aware robust z-scores within peer groups.
+
+Every feature of a meter is compared with the median of its peer group
+(customer class, optionally x district or building use) in units of a robust
+standard deviation (1.4826 MAD). What counts is the departure in the
+direction that points to mining (the ``suspicious`` direction of
+:data:`detectors.features.FEATURES`): a vacant home is unusual too, but its
+low level points *away* from mining.
+
+Mining is *extra* power that is *machine-like*: a rig adds kilowatts a peer
+does not use, and it adds them flat, day and night. So the anomaly needs
+both: the evidence of excess (the level against the peers) and the evidence
+of shape (flatness, night use, a lasting step, ...) are combined by a
+geometric mean, which stays near 0 when either is missing. A telecom base
+station is as flat as a rig but uses what its peers use; a large household
+uses as much as a small rig but in a household's rhythm. Features that
+explain a load by something else (weather-following heating, weeks of
+vacancy) and departures in the innocent direction count against the shape.
+
+Scores are computed meter by meter against statistics frozen in :meth:`fit`,
+so a meter's score never depends on which other meters are in the batch.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from detectors.robust import RobustStats, _column_index, resolve_directions
+
+__all__ = [
+    "DEFAULT_EXCESS",
+    "DEFAULT_EXONERATE",
+    "DEFAULT_GATES",
+    "DEFAULT_LOG_SCALE",
+    "UnsupervisedDetector",
+]
+
+DEFAULT_LOG_SCALE = (
+    "mean_kw",
+    "level_vs_peer",
+    "night_day_ratio",
+    "step_ratio",
+    "heating_season_ratio",
+)
+"""Named features compared on a log scale: ratios of two loads, where 4x and 60x
+differ as much as 0.25x and 4x (used when ``log_columns`` is None)."""
+
+DEFAULT_EXCESS = ("level_vs_peer",)
+"""Named features that measure *excess* consumption against the peers (used when
+``excess`` is None). ``mean_kw`` repeats the level within a peer group and
+``contract_utilisation`` is a shape measure (mean over contracted peak)."""
+
+DEFAULT_EXONERATE = {"temperature_sensitivity_rel": "both", "idle_day_share": "high"}
+"""``{feature: direction}`` of named features whose unusual values explain a load
+by something other than mining (used when ``exonerate`` is None): following
+the weather (electric heating, pond aerators; "both" signs) and weeks of
+idleness (vacant homes)."""
+
+DEFAULT_GATES = {"night_day_ratio": "valley_night_cv", "valley_share": "valley_night_cv"}
+"""``{feature: gate}`` among named features (used when ``gates`` is None): the
+feature's evidence counts at most as much as the gate's. Night use points to
+mining only when the nightly energy is constant: storage heaters follow the
+weather and electric cars charge on some nights only (valley_night_cv)."""
+
+_NOT_SHAPE = ("mean_kw", "contract_utilisation")  # repeat the level; no extra shape evidence
+
+
+class UnsupervisedDetector(OutlierMixin, BaseEstimator):
+    """Direction-aware robust anomaly of load features within peer groups.
+
+    For meter ``i`` and feature ``j`` with direction ``d_j`` (+1 high, -1
+    low, 0 none), ``z_ij = (x_ij - median_gj) / (1.4826 MAD_gj)`` in the
+    meter's peer group ``g`` (pooled when the group has fewer than
+    ``min_group_size`` training meters; ratio features on a log scale).
+    The signed evidence is ``e_ij = w_j clip(d_j z_ij, -counter cap, cap)``;
+    a gated column's evidence is capped by its gate's: ``min(e_ij, max(e_ig, 0))``.
+
+    - With ``excess`` columns ``X``: excess ``E = sum_{j in X} max(e_ij, 0)``,
+      shape ``S = max(sum_{j not in X} e_ij - sum_k w_k clip(u_k z_ik, 0, cap), 0)``
+      where ``k`` runs over the ``exonerate`` columns with direction ``u_k``
+      (``|z|`` for "both"), and the anomaly is ``sqrt(E S)``, a geometric
+      mean that needs both.
+    - Without: the anomaly is ``sum_j e_ij`` (e.g. on a NumPy array).
+
+    ``score_samples = -anomaly`` (higher = more normal).
+
+    Parameters
+    ----------
+    directions : None, dict or sequence, default None
+        Which direction of each feature points to mining: "high", "low" or
+        "none". None takes ``suspicious`` from
+        :data:`detectors.features.FEATURES` for named columns and "high" for
+        any other column (so on a NumPy array every column counts upwards).
+        A dict ``{column name or index: direction}`` overrides some columns.
+    weights : None, dict or sequence, default None
+        Weight of each feature's evidence (default 1). A dict
+        ``{column: weight}`` overrides some columns.
+    group_column : str, int or None, default None
+        Column of ``X`` holding an integer peer-group code per meter (not a
+        feature: it only selects the statistics). None: one group.
+    min_group_size : int, default 20
+        Smallest peer group with its own statistics.
+    log_columns : None or sequence, default None
+        Columns compared on a log scale (values floored at 1e-3). None:
+        :data:`DEFAULT_LOG_SCALE` among the named columns.
+    excess : None or sequence, default None
+        Columns measuring excess consumption. None: :data:`DEFAULT_EXCESS`
+        among the named columns; empty: plain sum of the evidence.
+    exonerate : None or dict, default None
+        ``{column: "high" | "low" | "both"}``: unusual values in that
+        direction subtract from the shape evidence. None:
+        :data:`DEFAULT_EXONERATE` among the named columns.
+    gates : None or dict, default None
+        ``{column: gate column}``: a column's evidence is capped by the gate's
+        (both must point to mining). None: :data:`DEFAULT_GATES` among the
+        named columns; ``{}``: no gates.
+    counter : float, default 1.0
+        Weight of departures in the innocent direction (0: ignore them).
+    cap : float, default 8.0
+        Largest evidence of one feature [robust standard deviations].
+    contamination : float, default 0.02
+        Share of the training meters flagged: ``offset_`` is that quantile of
+        the training scores. The default, 2 % of the meters, is an
+        inspection campaign's worth of addresses in a district.
+
+    Attributes
+    ----------
+    stats_ : RobustStats
+        Per-group medians and robust scales of the (log-scaled) features.
+    signs_ : ndarray of int, shape (n_features_in_,)
+        Direction of each column (0 for ``group_column``).
+    weights_, log_, excess_, used_, exonerate_, gates_ : ndarray, shape (n_features_in_,)
+        Weight, log-scale flag, excess flag, whether the column feeds the
+        anomaly, exoneration sign (+1, -1, 2 for both, 0 none) and gate column
+        (-1 none) of each column.
+    context_ : ndarray of bool, shape (n_features_in_,)
+        Features without a direction (see :meth:`context_z`).
+    offset_ : float
+        ``decision_function = score_samples - offset_``; below 0 = flagged.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0], [1.1], [0.9], [1.0], [5.0]])
+    >>> det = UnsupervisedDetector(min_group_size=2, contamination=0.2).fit(X)
+    >>> det.predict(X).tolist()
+    [1, 1, 1, 1, -1]
+    """
+
+    def __init__(
+        self,
+        directions=None,
+        weights=None,
+        group_column=None,
+        min_group_size=20,
+        log_columns=None,
+        excess=None,
+        exonerate=None,
+        gates=None,
+        counter=1.0,
+        cap=8.0,
+        contamination=0.02,
+    ):
+        self.directions = directions
+        self.weights = weights
+        self.group_column = group_column
+        self.min_group_size = min_group_size
+        self.log_columns = log_columns
+        self.excess = excess
+        self.exonerate = exonerate
+        self.gates = gates
+        self.counter = counter
+        self.cap = cap
+        self.contamination = contamination
+
+    # -- fitting -------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Learn the peer-group statistics and the flagging threshold.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n_meters, n_features)
+            Features of the training meters (NaN allowed: that feature gives no
+            evidence). With named columns, the names select the directions.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        self._check_params()
+        owner = type(self).__name__
+        names = _names(getattr(self, "feature_names_in_", None))
+        p = self.n_features_in_
+        self.group_index_ = (
+            None
+            if self.group_column is None
+            else _column_index(self.group_column, names, p, owner=owner, what="group_column")
+        )
+        feat = self._feature_mask()
+        signs = resolve_directions(self.directions, names, p, owner=owner)
+        signs[~feat] = 0
+        self.signs_ = signs
+        self.weights_ = _weights(self.weights, names, p, owner=owner)
+        self.log_ = self._flags(self.log_columns, DEFAULT_LOG_SCALE, names, "log_columns")
+        self.excess_ = self._flags(self.excess, DEFAULT_EXCESS, names, "excess") & (signs != 0)
+        self.exonerate_ = self._exonerate(names)
+        self.gates_ = self._gates(names)
+        # Columns that feed the anomaly: all directional ones, or excess + shape.
+        used = signs != 0
+        if self.excess_.any() and names is not None:
+            used &= ~np.isin(names, _NOT_SHAPE) | self.excess_
+        self.used_ = used
+        self.context_ = (signs == 0) & feat
+        self.stats_ = RobustStats.fit(
+            self._scaled(X)[:, feat], self._codes(X), min_group_size=self.min_group_size
+        )
+        train = -self._anomaly(X)
+        self.offset_ = float(np.percentile(train, 100.0 * self.contamination))
+        return self
+
+    def _check_params(self):
+        name = type(self).__name__
+        c = self.contamination
+        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not 0.0 < c <= 0.5:
+            raise ValueError(
+                f"{name}: contamination must be a share in (0, 0.5], got {c!r}; "
+                "e.g. 0.02 flags the 2 % most unusual training meters."
+            )
+        m = self.min_group_size
+        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
+            raise ValueError(f"{name}: min_group_size must be an int >= 1, got {m!r}.")
+        for attr in ("cap", "counter"):
+            v = getattr(self, attr)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or v < 0:
+                raise ValueError(f"{name}: {attr} must be a number >= 0, got {v!r}.")
+        if self.cap <= 0:
+            raise ValueError(
+                f"{name}: cap must be a positive number of robust standard deviations, "
+                f"got {self.cap!r}."
+            )
+
+    def _flags(self, given, default, names, what) -> np.ndarray:
+        """Boolean per column: the given columns, or the named defaults when None."""
+        p = self.n_features_in_
+        out = np.zeros(p, dtype=bool)
+        if given is None:
+            if names is not None:
+                out[[j for j, n in enumerate(names) if n in default]] = True
+        else:
+            if isinstance(given, str) or not isinstance(given, list | tuple | np.ndarray):
+                raise TypeError(
+                    f"{type(self).__name__}: {what} must be None or a sequence of columns, "
+                    f"got {given!r}; wrap a single column in a list."
+                )
+            for key in given:
+                out[_column_index(key, names, p, owner=type(self).__name__, what=what)] = True
+        out &= self._feature_mask()
+        return out
+
+    def _exonerate(self, names) -> np.ndarray:
+        code = {"high": 1, "low": -1, "both": 2}
+        p = self.n_features_in_
+        out = np.zeros(p, dtype=np.int64)
+        given = self.exonerate
+        if given is None:
+            given = (
+                {} if names is None else {n: d for n, d in DEFAULT_EXONERATE.items() if n in names}
+            )
+        if not isinstance(given, dict):
+            raise TypeError(
+                f"{type(self).__name__}: exonerate must be None or a dict "
+                f"{{column: 'high' | 'low' | 'both'}}, got {given!r}."
+            )
+        for key, d in given.items():
+            if d not in code:
+                raise ValueError(
+                    f"{type(self).__name__}: exonerate direction of {key!r} must be 'high', "
+                    f"'low' or 'both', got {d!r}."
+                )
+            j = _column_index(key, names, p, owner=type(self).__name__, what="exonerate")
+            out[j] = code[d]
+        out[~self._feature_mask()] = 0
+        return out
+
+    def _gates(self, names) -> np.ndarray:
+        """Gate column of each column (-1: none)."""
+        p = self.n_features_in_
+        out = np.full(p, -1, dtype=np.int64)
+        given = self.gates
+        if given is None:
+            given = (
+                {}
+                if names is None
+                else {a: b for a, b in DEFAULT_GATES.items() if a in names and b in names}
+            )
+        if not isinstance(given, dict):
+            raise TypeError(
+                f"{type(self).__name__}: gates must be None or a dict {{column: gate column}}, "
+                f"got {given!r}."
+            )
+        owner = type(self).__name__
+        for a, b in given.items():
+            out[_column_index(a, names, p, owner=owner, what="gates")] = _column_index(
+                b, names, p, owner=owner, what="gates"
+            )
+        return out
+
+    def _feature_mask(self) -> np.ndarray:
+        mask = np.ones(self.n_features_in_, dtype=bool)
+        if self.group_index_ is not None:
+            mask[self.group_index_] = False
+        return mask
+
+    def _codes(self, X: np.ndarray) -> np.ndarray | None:
+        if self.group_index_ is None:
+            return None
+        col = X[:, self.group_index_]
+        if not np.isfinite(col).all() or not np.equal(np.round(col), col).all():
+            bad = col[~np.isfinite(col) | (np.round(col) != col)][:3]
+            raise ValueError(
+                f"{type(self).__name__}: group_column {self.group_column!r} must hold integer "
+                f"peer-group codes, got {bad.tolist()}; encode groups with e.g. "
+                "pd.factorize(registry['customer_class'])[0]."
+            )
+        return col.astype(np.int64)
+
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        if not self.log_.any():
+            return X
+        out = X.copy()
+        with np.errstate(invalid="ignore"):
+            out[:, self.log_] = np.log(np.maximum(X[:, self.log_], 1e-3))
+        return out
+
+    # -- scoring -------------------------------------------------------------------
+
+    def _z(self, X: np.ndarray) -> np.ndarray:
+        """Robust z-scores of every column (0 for the group column, NaN kept)."""
+        feat = self._feature_mask()
+        z = np.zeros(X.shape)
+        z[:, feat] = self.stats_.z(self._scaled(X)[:, feat], self._codes(X))
+        return z
+
+    def _signed(self, z: np.ndarray) -> np.ndarray:
+        e = np.clip(self.signs_ * z, -self.counter * self.cap, self.cap)
+        e = np.where(np.isnan(e), 0.0, e) * self.weights_
+        gated = np.flatnonzero(self.gates_ >= 0)
+        if len(gated):
+            e[:, gated] = np.minimum(e[:, gated], np.maximum(e[:, self.gates_[gated]], 0.0))
+        return e
+
+    def _anomaly(self, X: np.ndarray) -> np.ndarray:
+        z = self._z(X)
+        e = self._signed(z)
+        if not self.excess_.any():
+            return e[:, self.used_].sum(axis=1)
+        excess = np.maximum(e[:, self.excess_], 0.0).sum(axis=1)
+        shape = e[:, self.used_ & ~self.excess_].sum(axis=1) - self._exoneration(z)
+        return np.sqrt(excess * np.maximum(shape, 0.0))
+
+    def _exoneration(self, z: np.ndarray) -> np.ndarray:
+        u = self.exonerate_
+        if not u.any():
+            return np.zeros(len(z))
+        zz = np.where(np.isnan(z), 0.0, z)
+        signed = np.where(u == 2, np.abs(zz), np.where(u == 0, 0.0, u * zz))
+        return (np.clip(signed, 0.0, self.cap) * self.weights_).sum(axis=1)
+
+    def evidence(self, X) -> np.ndarray:
+        """Weighted evidence of mining per feature, ``max(e_ij, 0)`` (0 for the group column).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n_meters, n_features_in_)
+
+        Returns
+        -------
+        ndarray, shape (n_meters, n_features_in_)
+            Non-negative: how strongly each feature points to mining (the
+            reasons quote the largest).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return np.maximum(self._signed(self._z(X)), 0.0) * self.used_
+
+    def signed_evidence(self, X) -> np.ndarray:
+        """Signed evidence ``e_ij`` of the columns that feed the anomaly (gates applied).
+
+        Positive: the feature points to mining; negative: to innocence (at most
+        ``counter * cap``). The supervised detector learns from these
+        peer-normalised values.
+
+        Returns
+        -------
+        ndarray, shape (n_meters, n_used)
+            Columns in the order of ``np.flatnonzero(used_)``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return self._signed(self._z(X))[:, self.used_]
+
+    def context_z(self, X) -> np.ndarray:
+        """Robust z-scores (clipped at +-cap) of the features without a direction.
+
+        Features such as temperature sensitivity or night-length correlation
+        say *which* confounder a load resembles rather than how suspicious it
+        is; the supervised detector learns from them with the labels.
+
+        Returns
+        -------
+        ndarray, shape (n_meters, n_context)
+            Columns in the order of ``np.flatnonzero(context_)``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        z = np.clip(self._z(X)[:, self.context_], -self.cap, self.cap)
+        return np.where(np.isnan(z), 0.0, z)
+
+    def score_samples(self, X) -> np.ndarray:
+        """Normality of each meter: minus the anomaly (higher = more normal)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return -self._anomaly(X)
+
+    def decision_function(self, X) -> np.ndarray:
+        """``score_samples - offset_``: below 0 = flagged as possible mining."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """-1 for a meter flagged as possible mining, +1 otherwise."""
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+    def mining_score(self, X) -> np.ndarray:
+        """Anomaly mapped to [0, 1): ``a / (a + a_flag)``, 0.5 at the flagging threshold.
+
+        Monotone in the anomaly ``a = max(-score_samples, 0)`` and independent
+        of the batch; not a probability (the supervised detector gives one).
+        """
+        a = np.maximum(-self.score_samples(X), 0.0)
+        a_flag = max(-self.offset_, 1e-9)
+        return a / (a + a_flag)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _names(names):
+    return None if names is None else [str(n) for n in names]
+
+
+def _weights(weights, names, p: int, *, owner: str) -> np.ndarray:
+    """Weight per column from None, a dict ``{column: weight}`` or a sequence."""
+    w = np.ones(p, dtype=np.float64)
+    if weights is None:
+        return w
+    if isinstance(weights, dict):
+        items = weights.items()
+    elif isinstance(weights, list | tuple | np.ndarray) and len(weights) == p:
+        items = enumerate(weights)
+    else:
+        raise ValueError(
+            f"{owner}: weights must be None, a dict {{column: weight}} or one weight per "
+            f"column ({p}), got {weights!r}."
+        )
+    for key, value in items:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+            raise ValueError(f"{owner}: weight of column {key!r} must be >= 0, got {value!r}.")
+        w[_column_index(key, _names(names), p, owner=owner, what="weights")] = float(value)
+    return w

@@ -1,0 +1,131 @@
+"""The supervised PU detector: learns from a few confirmed miners, calibrates, explains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detectors.supervised import NoPositiveLabelsWarning, SupervisedDetector
+from detectors.unsupervised import UnsupervisedDetector
+
+
+def _population(seed=0, n_normal=200, n_rig=20, n_heater=20):
+    """Normal meters; rigs (high level, flat); heaters (high level, night, weather-following)."""
+    rng = np.random.default_rng(seed)
+    n = n_normal + n_rig + n_heater
+    X = pd.DataFrame(
+        {
+            "level_vs_peer": rng.lognormal(0.0, 0.2, n),
+            "load_factor": rng.normal(0.2, 0.03, n),
+            "night_day_ratio": rng.normal(0.4, 0.05, n),
+        }
+    )
+    rig = np.arange(n_normal, n_normal + n_rig)
+    heat = np.arange(n_normal + n_rig, n)
+    X.loc[rig, "level_vs_peer"] = rng.uniform(4, 10, n_rig)
+    X.loc[rig, "load_factor"] = rng.uniform(0.7, 0.95, n_rig)
+    X.loc[heat, "level_vs_peer"] = rng.uniform(4, 10, n_heater)
+    X.loc[heat, "night_day_ratio"] = rng.uniform(2, 5, n_heater)
+    kind = np.array(["normal"] * n_normal + ["rig"] * n_rig + ["heater"] * n_heater)
+    # A third of the rigs confirmed; a few heaters and normal meters inspected, not mining.
+    y = np.full(n, -1)
+    y[np.flatnonzero(kind == "rig")[:7]] = 1
+    y[np.flatnonzero(kind == "heater")[:5]] = 0
+    y[:5] = 0
+    return X, y, kind
+
+
+def test_unlabelled_rigs_outrank_heaters_and_normal_meters():
+    X, y, kind = _population()
+    det = SupervisedDetector(random_state=0).fit(X, y)
+    p = det.mining_probability(X)
+    unl = y == -1
+    rigs = p[unl & (kind == "rig")]
+    others = p[unl & (kind != "rig")]
+    assert rigs.min() > others.max()
+    assert ((p >= 0) & (p <= 1)).all()
+    assert (det.predict(X)[unl & (kind == "rig")] == -1).all()
+    assert det.n_positive_ == 7 and det.n_negative_ == 10 and det.n_unlabelled_ == 223
+
+
+def test_probability_is_calibrated_roughly():
+    X, y, _kind = _population()
+    det = SupervisedDetector(random_state=0).fit(X, y)
+    p = det.mining_probability(X)
+    # Expected number of miners among the unlabelled = the 13 rigs left, within a factor 2.
+    assert 6 < p[y == -1].sum() < 26
+    assert 0 < det.label_frequency_ <= 1
+
+
+def test_score_samples_is_one_minus_probability_and_offset_the_threshold():
+    X, y, _ = _population()
+    det = SupervisedDetector(random_state=0, threshold=0.3).fit(X, y)
+    np.testing.assert_allclose(det.score_samples(X), 1 - det.mining_probability(X))
+    assert det.offset_ == pytest.approx(0.7)
+    assert ((det.predict(X) == -1) == (det.mining_probability(X) > 0.3)).all()
+
+
+def test_same_seed_same_model():
+    X, y, _ = _population()
+    a = SupervisedDetector(random_state=3).fit(X, y).mining_probability(X)
+    b = SupervisedDetector(random_state=3).fit(X, y).mining_probability(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_evidence_points_at_the_feature_that_differs():
+    X, y, kind = _population()
+    det = SupervisedDetector(random_state=0).fit(X, y)
+    ev = det.evidence(X)
+    assert (ev >= 0).all()
+    rig = np.flatnonzero((kind == "rig") & (y == -1))[0]
+    assert ev[rig].argmax() in (0, 1)  # the level or the flatness, not the night ratio
+
+
+def test_without_a_confirmed_miner_it_falls_back_to_the_prior():
+    X, y, _ = _population()
+    y0 = np.where(y == 1, -1, y)
+    with pytest.warns(NoPositiveLabelsWarning, match="no confirmed miner"):
+        det = SupervisedDetector(random_state=0).fit(X, y0)
+    prior = UnsupervisedDetector().fit(X)
+    np.testing.assert_allclose(det.score_samples(X), prior.score_samples(X))
+    np.testing.assert_allclose(det.mining_score(X), prior.mining_score(X))
+    with pytest.raises(ValueError, match="no calibrated probability"):
+        det.mining_probability(X)
+
+
+def test_bad_labels_are_named():
+    X, y, _ = _population()
+    with pytest.raises(ValueError, match="prior='drop'"):
+        SupervisedDetector(prior="drop").fit(X, np.full(len(X), -1))
+    with pytest.raises(ValueError, match="every meter in y is a confirmed miner"):
+        SupervisedDetector().fit(X, np.ones(len(X)))
+    with pytest.raises(ValueError, match="y must be 1-D"):
+        SupervisedDetector().fit(X, y[:, None])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SupervisedDetector().fit(X, y[:-1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"threshold": 1.0}, ValueError, r"threshold must be a probability in \(0, 1\)"),
+        ({"n_bags": 0}, ValueError, "n_bags must be an int >= 1"),
+        ({"C": -1}, ValueError, "C must be a number > 0"),
+        ({"prior": "none"}, TypeError, "prior must be None, 'drop' or an estimator"),
+    ],
+)
+def test_bad_parameters_are_named(kwargs, exc, match):
+    X, y, _ = _population()
+    with pytest.raises(exc, match=match):
+        SupervisedDetector(**kwargs).fit(X, y)
+
+
+def test_a_custom_prior_and_no_prior_both_work():
+    from sklearn.ensemble import IsolationForest
+
+    X, y, kind = _population()
+    for prior in ("drop", IsolationForest(random_state=0)):
+        det = SupervisedDetector(prior=prior, random_state=0).fit(X, y)
+        p = det.mining_probability(X)
+        assert np.median(p[kind == "rig"]) > np.median(p[kind == "normal"])

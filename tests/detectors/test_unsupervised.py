@@ -1,0 +1,151 @@
+"""The unsupervised detector: robust z-scores by hand, directions, peers, excess AND shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detectors.unsupervised import UnsupervisedDetector
+
+MAD_TO_SD = 1.4826
+
+
+def test_robust_z_by_hand_on_one_column():
+    # median 1.0; |x - median| = 0, .1, .1, 0, 4 -> MAD 0.1 -> scale 0.14826
+    X = np.array([[1.0], [1.1], [0.9], [1.0], [5.0]])
+    det = UnsupervisedDetector(min_group_size=2, contamination=0.2).fit(X)
+    z = 0.1 / (MAD_TO_SD * 0.1)
+    np.testing.assert_allclose(det.evidence(X)[:, 0], [0, z, 0, 0, 8.0])  # capped at 8
+    # Below the median counts against (counter=1): the plain sum is signed.
+    np.testing.assert_allclose(det.score_samples(X), [0, -z, z, 0, -8.0])
+    assert det.predict(X).tolist() == [1, 1, 1, 1, -1]
+
+
+def test_direction_low_and_none():
+    X = np.array([[1.0, 1.0], [1.1, 1.1], [0.9, 0.9], [1.0, 1.0], [-1.0, -1.0]])
+    det = UnsupervisedDetector(directions=["low", "none"], min_group_size=2).fit(X)
+    ev = det.evidence(X)
+    assert ev[4, 0] == 8.0 and ev[4, 1] == 0.0
+    assert ev[1, 0] == 0.0
+
+
+def test_peer_groups_judge_a_value_against_its_own_group():
+    rng = np.random.default_rng(0)
+    a = rng.normal(1.0, 0.1, 30)  # group 0 uses about 1
+    b = rng.normal(10.0, 1.0, 30)  # group 1 uses about 10
+    X = pd.DataFrame({"load": np.r_[a, b], "g": np.r_[np.zeros(30), np.ones(30)]})
+    det = UnsupervisedDetector(group_column="g", min_group_size=10).fit(X)
+    probe = pd.DataFrame({"load": [10.0, 10.0], "g": [0, 1]})
+    ev = det.evidence(probe)
+    assert ev[0, 0] == 8.0  # 10 in a group of 1s: maximal evidence
+    assert ev[1, 0] < 1.0  # 10 among 10s: normal
+    assert ev[:, 1].tolist() == [0.0, 0.0]  # the group column is no feature
+
+
+def test_small_and_unseen_groups_use_the_pooled_statistics():
+    X = pd.DataFrame({"load": [1.0, 1.2, 0.8, 1.1, 0.9, 50.0], "g": [0, 0, 0, 0, 0, 1]})
+    det = UnsupervisedDetector(group_column="g", min_group_size=3).fit(X)
+    assert det.stats_.groups.tolist() == [0]  # group 1 has one meter only
+    pooled = det.evidence(pd.DataFrame({"load": [1.5], "g": [1]}))
+    unseen = det.evidence(pd.DataFrame({"load": [1.5], "g": [7]}))
+    assert pooled[0, 0] == unseen[0, 0] > 0
+
+
+def _named(**overrides):
+    """Six meters of two named features; the last is the one to judge."""
+    base = {
+        "level_vs_peer": [1.0, 1.1, 0.9, 1.0, 1.05],
+        "load_factor": [0.2, 0.25, 0.15, 0.2, 0.22],
+    }
+    rows = pd.DataFrame(base)
+    probe = pd.DataFrame({k: [v] for k, v in overrides.items()})
+    return pd.concat([rows, probe], ignore_index=True)
+
+
+def test_flat_without_excess_is_not_mining():
+    # A telecom base station: flat (load factor 0.9) but using what its peers use.
+    X = _named(level_vs_peer=1.0, load_factor=0.9)
+    det = UnsupervisedDetector(min_group_size=2).fit(X)
+    assert det.evidence(X)[5, 1] == 8.0  # the shape is very unusual ...
+    assert det.score_samples(X)[5] == 0.0  # ... but without excess there is no anomaly
+    # A rig: flat and far above its peers.
+    rig = _named(level_vs_peer=8.0, load_factor=0.9)
+    assert det.score_samples(rig)[5] == pytest.approx(-8.0)  # sqrt(8 x 8)
+
+
+def test_excess_off_gives_the_plain_sum():
+    X = _named(level_vs_peer=1.0, load_factor=0.9)
+    det = UnsupervisedDetector(min_group_size=2, excess=[]).fit(X)
+    assert det.score_samples(X)[5] == pytest.approx(-8.0)
+
+
+def test_log_scale_for_ratios():
+    X = pd.DataFrame({"level_vs_peer": [1.0, 2.0, 0.5, 1.0, 4.0]})
+    det = UnsupervisedDetector(min_group_size=2, excess=[]).fit(X)
+    # log2-symmetric: 2x and 0.5x are equally far from 1x.
+    s = det.score_samples(X)
+    assert s[1] == pytest.approx(-s[2])
+
+
+def test_exoneration_subtracts_from_the_shape():
+    base = pd.DataFrame(
+        {
+            "level_vs_peer": [1.0, 1.1, 0.9, 1.0, 1.05, 8.0, 8.0],
+            "load_factor": [0.2, 0.25, 0.15, 0.2, 0.22, 0.9, 0.9],
+            "temperature_sensitivity_rel": [0.0, 0.01, -0.01, 0.0, 0.005, 0.0, -0.2],
+        }
+    )
+    det = UnsupervisedDetector(min_group_size=2).fit(base)
+    s = det.score_samples(base)
+    assert s[5] < s[6] == 0.0  # the heater following the weather is explained away
+
+
+def test_gates_need_both_features():
+    X = pd.DataFrame(
+        {
+            "level_vs_peer": [1.0, 1.1, 0.9, 1.0, 8.0, 8.0],
+            "night_day_ratio": [0.3, 0.35, 0.25, 0.3, 4.0, 4.0],
+            "valley_night_cv": [0.3, 0.35, 0.25, 0.3, 0.6, 0.01],  # heater varies, rig does not
+        }
+    )
+    det = UnsupervisedDetector(min_group_size=2).fit(X)
+    ev = det.evidence(X)
+    assert ev[4, 1] == 0.0  # night use of a varying load earns nothing
+    assert ev[5, 1] > 0.0
+    assert det.gates_.tolist() == [-1, 2, -1]
+
+
+def test_mining_score_is_one_half_at_the_threshold():
+    X = np.array([[1.0], [1.1], [0.9], [1.0], [5.0], [3.0]])
+    det = UnsupervisedDetector(min_group_size=2, contamination=0.2).fit(X)
+    s = det.mining_score(X)
+    d = det.decision_function(X)
+    assert ((s > 0.5) == (d < 0)).all()
+    assert ((s >= 0) & (s < 1)).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"contamination": 0.7}, ValueError, r"contamination must be a share in \(0, 0.5\]"),
+        ({"min_group_size": 0}, ValueError, "min_group_size must be an int >= 1"),
+        ({"cap": 0}, ValueError, "cap must be a positive"),
+        ({"directions": ["up"]}, ValueError, "direction of column 0 must be one of"),
+        ({"directions": ["high", "low"]}, ValueError, "gives 2 directions for 1 features"),
+        ({"directions": "high"}, TypeError, "directions must be None, a dict"),
+        ({"weights": {0: -1}}, ValueError, "weight of column 0 must be >= 0"),
+        ({"excess": "level"}, TypeError, "wrap a single column in a list"),
+        ({"exonerate": {0: "up"}}, ValueError, "exonerate direction of 0"),
+        ({"group_column": "g"}, ValueError, "has no column names"),
+    ],
+)
+def test_bad_parameters_are_named(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        UnsupervisedDetector(**kwargs).fit(np.ones((4, 1)))
+
+
+def test_group_codes_must_be_integers():
+    X = pd.DataFrame({"load": [1.0, 2.0], "g": [0.5, 1.0]})
+    with pytest.raises(ValueError, match="must hold integer peer-group codes"):
+        UnsupervisedDetector(group_column="g").fit(X)
