@@ -402,9 +402,10 @@ def demo(
 
 # -- command groups defined in their own modules --------------------------------------
 def _register_commands() -> None:
-    from geoenergy import cli_heat, cli_layers
+    from geoenergy import cli_detect, cli_heat, cli_layers
 
     cli_layers.register(app)
+    cli_detect.register(app)
     cli_heat.register(app)
 
 

@@ -126,3 +126,15 @@ def test_consumption_intensity_errors():
     with pytest.raises(TypeError, match="energy must be a column name or a pandas Series"):
         consumption_intensity(df, [1.0])
     assert consumption_intensity(df, "kwh")["floor_area_source"].tolist() == ["none"]
+
+
+def test_peer_groups_without_any_district():
+    """No districts layer: every meter falls back to its class (no crash on an empty level)."""
+    import pandas as pd
+
+    from layers.peers import peer_groups
+
+    m = pd.DataFrame({"customer_class": ["residential"] * 3, "district": [None, None, None]})
+    out = peer_groups(m, min_size=2)
+    assert out["peer_group"].tolist() == ["residential"] * 3
+    assert out["peer_level"].tolist() == ["customer_class"] * 3

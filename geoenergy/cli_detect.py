@@ -1,0 +1,257 @@
+"""``geoenergy detect``, ``geoenergy train`` and ``geoenergy models``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from geoenergy.cli import _store, _workspace, console, err_console
+from geoenergy.errors import ConfigError
+
+FileOpt = Annotated[Path | None, typer.Option(help="CSV or Parquet file (data contract).")]
+DetectorOpt = Annotated[
+    str,
+    typer.Option(
+        help="auto (the registered model, else unsupervised), rule, unsupervised, "
+        "or the path of a saved model.",
+    ),
+]
+
+models_app = typer.Typer(
+    help="Saved detector models: list and register.", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+def _write_table(df, out: Path) -> None:
+    suffix = out.suffix.lower()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        df.to_parquet(out, index=False)
+    elif suffix == ".csv":
+        df.to_csv(out, index=False)
+    else:
+        raise ConfigError(f"--out {out}: use a .csv or .parquet file name.")
+
+
+def _check_out(out: Path | None, *suffixes: str) -> None:
+    if out is not None and out.suffix.lower() not in suffixes:
+        raise ConfigError(f"--out {out}: the file name must end in {' or '.join(suffixes)}.")
+
+
+def _result_table(scores, top: int, title: str) -> Table:
+    t = Table(title=title)
+    for c in ("rank", "meter", "class", "district", "score", "reasons"):
+        t.add_column(c, overflow="fold")
+    for r in scores.head(top).itertuples():
+        t.add_row(
+            str(r.rank),
+            escape(r.meter_id),
+            escape(str(r.customer_class)),
+            escape("" if r.district is None or r.district != r.district else str(r.district)),
+            f"{r.score:.3f}",
+            escape(str(r.reasons)),
+        )
+    return t
+
+
+def _report_files(fw, out: Path | None) -> None:
+    for kind, rep in fw.reports.items():
+        # The temporary workspace is gone afterwards: point at the file written below instead.
+        console.print(f"{kind:<9} {rep.summary().replace(' (see `geoenergy rejected`)', '')}")
+    if fw.n_rejected and out is not None:
+        rej = out.with_name(out.stem + ".rejected.csv")
+        fw.rejected_rows().to_csv(rej, index=False)
+        err_console.print(
+            f"{fw.n_rejected:,} input rows were rejected; they are listed with the reason in {rej}."
+        )
+
+
+def detect(
+    readings: FileOpt = None,
+    registry: FileOpt = None,
+    weather: FileOpt = None,
+    detector: DetectorOpt = "auto",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write one row per meter here (.csv or .parquet by the extension)."),
+    ] = None,
+    timezone: Annotated[
+        str, typer.Option(help="IANA zone of naive timestamps (file mode).")
+    ] = "Asia/Shanghai",
+    top: Annotated[int, typer.Option(help="Rows of the ranking to print.")] = 15,
+    eps_m: Annotated[float, typer.Option(help="Hotspot radius [m].")] = 300.0,
+):
+    """Score every meter for crypto-mining, rank and explain; from files or the workspace.
+
+    With --readings and --registry (and optionally --weather) it works straight
+    from files and needs no workspace; without them it scores the workspace and
+    stores a detection run (with hotspots) for the review app.
+    """
+    from geoenergy.detection import run_detection
+
+    _check_out(out, ".csv", ".parquet")
+    if (readings is None) != (registry is None):
+        raise ConfigError("file mode needs both --readings and --registry.")
+    if readings is None and weather is not None:
+        raise ConfigError("--weather only applies with --readings and --registry.")
+    if readings is not None:
+        if out is None:
+            raise ConfigError("file mode needs --out FILE (.csv or .parquet).")
+        from geoenergy.adhoc import workspace_from_files
+
+        with workspace_from_files(
+            readings=readings, registry=registry, weather=weather, timezone=timezone
+        ) as fw:
+            _report_files(fw, out)
+            res = run_detection(
+                fw.ws, detector="unsupervised" if detector == "auto" else detector, save=False
+            )
+    else:
+        ws = _workspace()
+        res = run_detection(ws, detector=detector, store=_store(ws), eps_m=eps_m)
+    cols = ["meter_id", "score", "rank", "flagged", "status", "reasons"]
+    extra = ["onset_date", "customer_class", "district", "building_use", "peer_group", "hotspot"]
+    table = res.scores[cols + extra]
+    if out is not None:
+        _write_table(table, out)
+    for note in res.notes:
+        console.print(note)
+    n_ok = int((res.scores["status"] == "ok").sum())
+    console.print(
+        f"Scored {n_ok:,} of {len(res.scores):,} meters "
+        f"({len(res.scores) - n_ok:,} not scored, see status); flagged {res.n_flagged:,}; "
+        f"{len(res.hotspots):,} hotspot(s); {res.seconds:.1f} s."
+    )
+    if res.run_id is not None:
+        console.print(f"Stored as detection run {res.run_id}.")
+    if out is not None:
+        console.print(f"Wrote {len(table):,} rows to {out}.")
+    console.print(_result_table(res.scores, top, "Most suspicious meters"))
+
+
+def train(
+    labels: Annotated[
+        Path | None, typer.Option(help="Inspection labels file (default: the workspace's).")
+    ] = None,
+    readings: FileOpt = None,
+    registry: FileOpt = None,
+    weather: FileOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Model file to write (.joblib); its card goes beside it."),
+    ] = None,
+    register: Annotated[
+        bool, typer.Option(help="Make the new model the workspace's detector.")
+    ] = False,
+    timezone: Annotated[
+        str, typer.Option(help="IANA zone of naive timestamps (file mode).")
+    ] = "Asia/Shanghai",
+):
+    """Train the supervised detector on inspection labels; write the model and its card.
+
+    With --readings, --registry and --labels it trains straight from files;
+    without file options it uses the workspace (its labels, plus --labels if
+    given, e.g. the review app's export).
+    """
+    from geoenergy.detection import register_model, train_model
+
+    _check_out(out, ".joblib")
+    if (readings is None) != (registry is None):
+        raise ConfigError("file mode needs both --readings and --registry (and --labels).")
+    if readings is not None:
+        if labels is None or out is None:
+            raise ConfigError("file mode needs --labels FILE and --out MODEL.joblib.")
+        if register:
+            raise ConfigError("--register needs a workspace; drop the file options.")
+        from geoenergy.adhoc import workspace_from_files
+
+        with workspace_from_files(
+            readings=readings, registry=registry, weather=weather, labels=labels, timezone=timezone
+        ) as fw:
+            _report_files(fw, out)
+            model, metrics = train_model(fw.ws)
+    else:
+        ws = _workspace()
+        store = _store(ws)
+        if labels is not None:
+            from geoenergy.ingest import ingest_labels
+
+            rep = ingest_labels(ws, labels, store=store)
+            console.print(f"labels    {rep.summary()}")
+        model, metrics = train_model(ws, store=store)
+        if out is None:
+            import datetime as dt
+
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            out = ws.path / "models" / f"mining-supervised-{stamp}.joblib"
+    card_path = model.save(out)
+    console.print(f"Wrote model {out} and its card {card_path}.")
+    if metrics:
+        t = Table(title=f"Hold-out ({metrics.get('split', '')})", show_header=False)
+        for key, value in metrics.items():
+            if key != "split":
+                t.add_row(
+                    escape(str(key)), f"{value:.3f}" if isinstance(value, float) else str(value)
+                )
+        console.print(t)
+    else:
+        console.print(
+            "Too few labels for a hold-out evaluation; the card has no hold-out metrics."
+        )
+    if register:
+        rec = register_model(ws, out, store=store)
+        console.print(f"Registered as the workspace's detector (model {rec.id}).")
+
+
+@models_app.command("list")
+def models_list():
+    """Registered detector models (the active one scores new runs)."""
+    import sqlalchemy as sa
+
+    from geoenergy.store import DetectorModel
+
+    ws = _workspace()
+    store = _store(ws)
+    with store.session() as s:
+        rows = s.execute(sa.select(DetectorModel).order_by(DetectorModel.id)).scalars().all()
+    if not rows:
+        console.print("No registered models; `geoenergy detect` uses the unsupervised detector.")
+        return
+    t = Table(title="Detector models")
+    for c in ("id", "active", "name", "detector", "registered (UTC)", "by", "path"):
+        t.add_column(c, overflow="fold")
+    for m in rows:
+        t.add_row(
+            str(m.id),
+            "yes" if m.active else "",
+            escape(m.name),
+            escape(m.detector),
+            m.registered_at.strftime("%Y-%m-%d %H:%M"),
+            escape(m.registered_by),
+            escape(m.path),
+        )
+    console.print(t)
+
+
+@models_app.command("register")
+def models_register(
+    path: Annotated[Path, typer.Argument(help="A model saved by `geoenergy train`.")],
+    name: Annotated[str | None, typer.Option(help="Name shown in lists.")] = None,
+):
+    """Make a saved model the workspace's active detector (its card is checked first)."""
+    from geoenergy.detection import register_model
+
+    ws = _workspace()
+    rec = register_model(ws, path, name=name, store=_store(ws))
+    console.print(f"Registered {path} as model {rec.id}; `geoenergy detect` now uses it.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``detect``, ``train`` and ``models`` to the CLI."""
+    app.command()(detect)
+    app.command()(train)
+    app.add_typer(models_app, name="models")
