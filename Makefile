@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= geoenergy-demo
 export GEOENERGY_TEST_PG_URL ?= postgresql+psycopg://geoenergy:geoenergy@127.0.0.1:5432/geoenergy_test
 
-.PHONY: demo test system postgis install install-test lint pytest bench clean
+.PHONY: demo test system web postgis install install-test lint pytest bench clean
 
 demo: install
 	$(BIN)/geoenergy demo $(DEMO_DIR)
@@ -18,6 +18,9 @@ test: install-test postgis lint pytest
 
 system:
 	scripts/install-system.sh
+
+web:
+	scripts/install-web.sh
 
 postgis:
 	scripts/start-postgis.sh
@@ -34,9 +37,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed
 
-install: system $(VENV)/.installed
+install: system web $(VENV)/.installed
 
-install-test: system $(VENV)/.installed-test
+install-test: system web $(VENV)/.installed-test
 
 lint:
 	$(BIN)/ruff check .

@@ -1,0 +1,103 @@
+"""The heating planners' map: heat, network, demand raster, connections, rings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import shapely
+from folium.plugins import Fullscreen, MeasureControl
+from folium.raster_layers import ImageOverlay
+
+from webmap.features import FeatureLayer
+from webmap.wasteheat import wasteheat_map
+
+
+def test_all_layers_and_controls(heat_centres, network, demand_grid, connections):
+    m = wasteheat_map(
+        heat_centres, network=network, demand_grid=demand_grid, connections=connections
+    )
+    kids = list(m._children.values())
+    feats = {c.layer_name: c for c in kids if isinstance(c, FeatureLayer)}
+    assert list(feats) == [
+        "Heating network",
+        "Candidate connections",
+        "Distance rings (1, 2, 5 km)",
+        "Data centres: recoverable heat",
+    ]
+    assert not feats["Distance rings (1, 2, 5 km)"].show  # on demand
+    assert any(isinstance(c, ImageOverlay) for c in kids)
+    assert any(isinstance(c, Fullscreen) for c in kids)
+    assert any(isinstance(c, MeasureControl) for c in kids)
+    rings = json.loads(feats["Distance rings (1, 2, 5 km)"].data_json)["features"]
+    assert [f["properties"]["r"] for f in rings] == [1000, 2000, 5000] * 2
+    dcs = json.loads(feats["Data centres: recoverable heat"].data_json)["features"]
+    # Radius 5 + 4 sqrt(MW) [px]: 16 MW -> 21, 4 MW -> 13.
+    assert [f["properties"]["pr"] for f in dcs] == [21, 13]
+    title, con = feats["Candidate connections"].rows(0)
+    assert title == "DC North to primary"
+    assert con["Straight-line distance"] == "3,300 m" and con["Route length"] == "4,100 m"
+    assert con["Investment"] == "12.5 million CNY" and con["Usable heat"] == "60,000 MWh_th/yr"
+    assert feats["Data centres: recoverable heat"].rows(1)[1]["Source temperature"] == "60 °C"
+    html = m.get_root().render()
+    assert "data:image/png;base64," in html
+    assert "<img src=x" not in html and "</script><script>window" not in html
+    assert m.summary["Recoverable heat"] == "20.0 MW_th"
+    assert m.summary["Candidate connections"] == "1"
+
+
+def test_network_is_styled_by_kind_and_temperature(heat_centres, network):
+    m = wasteheat_map(heat_centres, network=network, rings_km=())
+    layer = next(
+        c for c in m._children.values() if getattr(c, "layer_name", "") == "Heating network"
+    )
+    styles = json.loads(layer.styles_json)
+    feats = json.loads(layer.data_json)["features"]
+    primary, secondary = (styles[f["properties"]["s"]] for f in feats)
+    assert primary["weight"] == 5 and secondary["weight"] == 2.5
+    assert primary["color"] != secondary["color"]  # 110 vs 70 degC
+    assert not any(
+        getattr(c, "layer_name", "").startswith("Distance") for c in m._children.values()
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"rings_km": (1, -2)}, ValueError, "rings_km must be positive"),
+        ({"temp_range": (90, 20)}, ValueError, "temp_range must be"),
+        ({"demand_grid": [[1, 2]]}, TypeError, "demand_grid must be an xarray"),
+    ],
+)
+def test_bad_options(heat_centres, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        wasteheat_map(heat_centres, **kwargs)
+
+
+def test_bad_network(heat_centres, network):
+    with pytest.raises(ValueError, match=r"network.kind must be one of"):
+        wasteheat_map(heat_centres, network=network.assign(kind=["primary", "tertiary"]))
+    with pytest.raises(ValueError, match="lacks columns"):
+        wasteheat_map(heat_centres.drop(columns="operator"))
+
+
+def test_data_centre_outlines_are_drawn_at_a_point_inside(heat_centres):
+    outlines = heat_centres.copy()
+    outlines["geometry"] = [
+        shapely.box(116.34, 39.92, 116.36, 39.94),
+        shapely.box(116.44, 39.86, 116.46, 39.88),
+    ]
+    m = wasteheat_map(outlines, rings_km=(1,))
+    layer = next(
+        c
+        for c in m._children.values()
+        if getattr(c, "layer_name", "") == "Data centres: recoverable heat"
+    )
+    geoms = [f["geometry"] for f in json.loads(layer.data_json)["features"]]
+    assert [g["type"] for g in geoms] == ["Point", "Point"]
+    assert geoms[0]["coordinates"] == pytest.approx([116.35, 39.93])
+
+
+def test_a_map_shows_in_a_notebook(heat_centres):
+    html = wasteheat_map(heat_centres)._repr_html_()
+    assert "iframe" in html  # folium's notebook display, with CDN links (not published)
