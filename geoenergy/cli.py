@@ -402,11 +402,12 @@ def demo(
 
 # -- command groups defined in their own modules --------------------------------------
 def _register_commands() -> None:
-    from geoenergy import cli_detect, cli_heat, cli_layers
+    from geoenergy import cli_detect, cli_heat, cli_layers, cli_publish
 
     cli_layers.register(app)
     cli_detect.register(app)
     cli_heat.register(app)
+    cli_publish.register(app)
 
 
 _register_commands()

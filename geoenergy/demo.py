@@ -117,9 +117,18 @@ def _step_detect(ctx: DemoContext) -> list[str]:
 
 
 def _step_train(ctx: DemoContext) -> list[str]:
-    from geoenergy.detection import load_labels, register_model, run_detection, train_model
+    from geoenergy.detection import (
+        TrainingError,
+        load_labels,
+        register_model,
+        run_detection,
+        train_model,
+    )
 
-    model, metrics = train_model(ctx.ws, store=ctx.store)
+    try:
+        model, metrics = train_model(ctx.ws, store=ctx.store)
+    except TrainingError as exc:  # a very small demo city has too few inspections
+        return [f"skipped: {exc}"]
     path = ctx.ws.path / "models" / "mining-supervised.joblib"
     model.save(path)
     register_model(ctx.ws, path, store=ctx.store, actor="demo")
@@ -150,12 +159,25 @@ def _step_heat(ctx: DemoContext) -> list[str]:
     return [res.summary(), *(f"wrote {p}" for p in paths)]
 
 
+def _step_publish(ctx: DemoContext) -> list[str]:
+    from geoenergy.publish import publish_workspace
+
+    res = publish_workspace(ctx.ws, ctx.ws.path / "published", store=ctx.store)
+    ctx.results["published"] = res.index
+    return [
+        f"published {', '.join(res.maps)} (aggregates only; the enforcement map needs "
+        f"`geoenergy publish --include-addresses`)",
+        f"open {res.index}",
+    ]
+
+
 DEMO_STEPS: list[tuple[str, Callable]] = [
     ("ingest the sample city through the user path", _step_ingest),
     ("open the readings as an xarray Dataset", _step_readings),
     ("detect mining (unsupervised, peer groups by class and district)", _step_detect),
     ("train the supervised detector on the inspection labels", _step_train),
     ("waste heat and PUE of the data centres", _step_heat),
+    ("publish the officials' and waste-heat maps as an offline site", _step_publish),
 ]
 """``(title, step)``: every pipeline step the demo runs, in order."""
 
@@ -207,7 +229,10 @@ def run_demo(
     exe = "geoenergy" if shutil.which("geoenergy") else sys.argv[0]
     console.print(
         f"Done in {time.perf_counter() - t0:.0f} s. Workspace: {ws.path}\n"
-        f"Next: `{exe} -w {ws.path} status`, `{exe} -w {ws.path} rejected`.",
+        f"Open the published site: {ctx.results.get('published', '(not published)')}\n"
+        f"Next: `{exe} -w {ws.path} status`, `{exe} -w {ws.path} rejected`, "
+        f"`{exe} -w {ws.path} serve` (review app; add a user first with "
+        f"`{exe} -w {ws.path} users add NAME --role enforcement`).",
         highlight=False,
         markup=False,
     )

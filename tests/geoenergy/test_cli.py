@@ -298,6 +298,13 @@ def test_demo_end_to_end(tmp_path):
     assert "What the workspace holds" in out
     assert "200 (200 with readings)" in out
     assert "Done in" in out
+    assert "unsupervised detector: precision@20" in out
+    assert "data centres" in out and "usable heat" in out
+    index = target / "published" / "index.html"
+    assert f"Open the published site: {index}" in " ".join(out.split()) or str(index) in out
+    assert index.exists() and (target / "published" / "officials.html").exists()
+    assert not (target / "published" / "enforcement.html").exists()  # addresses stay out
+    assert (target / "heat" / "heat_opportunities.gpkg").exists()
 
     from geoenergy.config import Workspace
     from geoenergy.readings import ReadingsStore, open_readings

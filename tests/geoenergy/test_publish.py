@@ -1,0 +1,49 @@
+"""``geoenergy publish``: aggregates for everyone, addresses only on request."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from geoenergy.cli import main
+from geoenergy.detection import run_detection
+
+
+def test_publish_keeps_addresses_out_unless_asked(city_ws, city, tmp_path, capsys):
+    run_detection(city_ws, detector="rule")
+    out = tmp_path / "site"
+    assert main(["-w", str(city_ws.path), "publish", "--out", str(out)]) == 0
+    assert "Open" in capsys.readouterr().out
+    pages = {p.name for p in out.glob("*.html")}
+    assert {"index.html", "officials.html", "wasteheat.html"} <= pages
+    assert "enforcement.html" not in pages
+    addresses = pd.read_csv(city.registry)["address"]
+    text = " ".join(
+        p.read_text(encoding="utf-8")
+        for p in out.rglob("*")
+        if p.suffix in {".html", ".csv", ".geojson"}
+    )
+    assert not any(a in text for a in addresses.head(200))
+    # Aggregated downloads: districts with suppression, never a meter id.
+    d = pd.read_csv(out / "downloads" / "districts.csv", encoding="utf-8-sig")
+    assert {"name", "n_meters", "n_flagged", "suppressed"} <= set(d.columns)
+    assert "meter_id" not in d.columns
+    assert (d.loc[~d["suppressed"], "n_flagged"].dropna() >= 5).all()
+    gj = json.loads((out / "downloads" / "districts.geojson").read_text(encoding="utf-8"))
+    assert len(gj["features"]) == len(d)
+    # The enforcement map only with --include-addresses.
+    out2 = tmp_path / "site2"
+    assert (
+        main(["-w", str(city_ws.path), "publish", "--out", str(out2), "--include-addresses"]) == 0
+    )
+    html = (out2 / "enforcement.html").read_text(encoding="utf-8")
+    flagged = pd.read_csv(city.registry).set_index("meter_id")
+    assert any(
+        json.dumps(a, ensure_ascii=False)[1:-1] in html or a in html for a in flagged["address"]
+    )
+
+
+def test_publish_rejects_conflicting_tiles(city_ws, capsys):
+    assert main(["-w", str(city_ws.path), "publish", "--tiles", "https://t/{z}/{x}/{y}.png"]) == 1
+    assert "--tiles needs --tiles-attribution" in capsys.readouterr().err
