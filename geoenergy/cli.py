@@ -401,13 +401,31 @@ def demo(
 
 
 # -- command groups defined in their own modules --------------------------------------
-def _register_commands() -> None:
-    from geoenergy import cli_detect, cli_heat, cli_layers, cli_publish
+_COMMAND_MODULES = ("cli_layers", "cli_detect", "cli_heat", "cli_publish", "cli_web")
+_registered: set[str] = set()
 
-    cli_layers.register(app)
-    cli_detect.register(app)
-    cli_heat.register(app)
-    cli_publish.register(app)
+
+def ensure_registered(module) -> None:
+    """Add a command module's commands to :data:`app` once.
+
+    Each ``geoenergy.cli_*`` module calls this when it finishes importing, so
+    importing one of them before ``geoenergy.cli`` (which imports them all)
+    cannot leave the CLI without its commands.
+    """
+    if module.__name__ not in _registered:
+        _registered.add(module.__name__)
+        module.register(app)
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        full = f"geoenergy.{name}"
+        partial = sys.modules.get(full)
+        if partial is not None and not hasattr(partial, "register"):
+            continue  # being imported right now; it calls ensure_registered when done
+        ensure_registered(importlib.import_module(full))
 
 
 _register_commands()

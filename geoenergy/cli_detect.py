@@ -255,3 +255,14 @@ def register(app: typer.Typer) -> None:
     app.command()(detect)
     app.command()(train)
     app.add_typer(models_app, name="models")
+
+
+def _finish_import() -> None:
+    import sys
+
+    from geoenergy.cli import ensure_registered
+
+    ensure_registered(sys.modules[__name__])
+
+
+_finish_import()

@@ -246,3 +246,14 @@ def heat(
 def register(app: typer.Typer) -> None:
     """Add the ``heat`` command to the CLI."""
     app.command("heat")(heat)
+
+
+def _finish_import() -> None:
+    import sys
+
+    from geoenergy.cli import ensure_registered
+
+    ensure_registered(sys.modules[__name__])
+
+
+_finish_import()

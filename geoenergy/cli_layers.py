@@ -174,3 +174,14 @@ def check(
 def register(app: typer.Typer) -> None:
     """Add the ``layers`` command group to the CLI."""
     app.add_typer(layers_app, name="layers")
+
+
+def _finish_import() -> None:
+    import sys
+
+    from geoenergy.cli import ensure_registered
+
+    ensure_registered(sys.modules[__name__])
+
+
+_finish_import()

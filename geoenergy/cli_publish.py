@@ -85,3 +85,14 @@ def publish(
 
 def register(app: typer.Typer) -> None:
     app.command()(publish)
+
+
+def _finish_import() -> None:
+    import sys
+
+    from geoenergy.cli import ensure_registered
+
+    ensure_registered(sys.modules[__name__])
+
+
+_finish_import()

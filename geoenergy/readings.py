@@ -285,6 +285,10 @@ def open_readings(
     if customer_class is not None:
         classes = [customer_class] if isinstance(customer_class, str) else list(customer_class)
         q = q.where(Meter.customer_class.in_(classes))
+    if meters is not None:
+        meters = list(meters)
+        if len(meters) <= 1000:  # a case page asks for one meter: do not read the registry
+            q = q.where(Meter.meter_id.in_(meters))
     with store.session() as s:
         reg = pd.DataFrame(
             s.execute(q).all(),

@@ -387,6 +387,9 @@ def _write_site(
         "generated_at": generated_at.isoformat(),
         "maps": sorted(written),
         "withheld": withheld,
+        # Pages with personal data, whatever their name: a server in front of the site
+        # (the review app) serves them to enforcement roles only.
+        "restricted": sorted(e["name"] for e in entries if e["restricted"]),
         "downloads": sorted(files),
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")

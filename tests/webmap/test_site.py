@@ -196,3 +196,34 @@ def test_summaries_override_and_escape(tmp_path, districts):
     )
     html = site.index.read_text(encoding="utf-8")
     assert "&lt;th&gt;" in html and "&lt;td&gt;" in html and "<th><th>" not in html
+
+
+def test_manifest_lists_restricted_pages_for_the_review_app(tmp_path):
+    """A page with addresses is listed as restricted whatever its name."""
+    import json
+
+    import geopandas as gpd
+    import shapely
+
+    from webmap import MapSpec, publish_site
+
+    flags = gpd.GeoDataFrame(
+        {
+            "meter_id": ["M1"],
+            "address": ["北京市某路1号"],
+            "customer_class": ["residential"],
+            "district": ["西区"],
+            "score": [0.9],
+            "rank": [1],
+            "reasons": ["flat load"],
+        },
+        geometry=[shapely.Point(116.3, 39.9)],
+        crs=4326,
+    )
+    site = publish_site(
+        tmp_path / "site",
+        {"cases_week_48": MapSpec("enforcement", {"flags": flags})},
+        include_enforcement=True,
+    )
+    manifest = json.loads((site.out_dir / ".webmap-site.json").read_text(encoding="utf-8"))
+    assert manifest["restricted"] == ["cases_week_48"]

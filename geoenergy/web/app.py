@@ -1,0 +1,284 @@
+"""The review app's factory: :func:`create_app`.
+
+One FastAPI application serves the server-rendered pages (Jinja2,
+autoescaped), the exports and the published maps, on the workspace store
+(SpatiaLite or PostGIS alike). Route handlers are thin (``routes.py``); the
+queries and the append-only action logic live in ``queue.py``, ``cases.py``,
+``actions.py`` and ``exports.py`` and are tested without HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from geoenergy.web.auth import LoginLimits
+
+__all__ = [
+    "DEFAULT_TILE_ATTRIBUTION",
+    "DEFAULT_TILE_URL",
+    "WebConfig",
+    "app_from_env",
+    "create_app",
+]
+
+log = logging.getLogger("geoenergy.web")
+
+#: Basemap tiles of the small maps (pass ``tile_url=None`` for none, e.g. offline).
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+#: Lifetime of a login. [s]
+SESSION_MAX_AGE_S = 8 * 3600
+#: Name of the session cookie.
+SESSION_COOKIE = "geoenergy_session"
+
+_HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class WebConfig:
+    """Everything the request handlers need, kept on ``app.state.web``."""
+
+    store: object
+    ws: object | None
+    tz: ZoneInfo
+    published_dir: Path | None
+    tile_url: str | None
+    tile_attribution: str
+    limits: LoginLimits
+    hasher: object | None
+    templates: object
+    leaflet_dir: Path | None
+    session_max_age_s: int
+
+    def today(self) -> dt.date:
+        """Today's date in the workspace time zone."""
+        return dt.datetime.now(self.tz).date()
+
+
+def _leaflet_dir() -> Path | None:
+    """Folder with leaflet.js, leaflet.css and images/, from the webmap npm assets."""
+    try:
+        from webmap.assets import ASSETS, node_modules
+
+        root = node_modules() / ASSETS["leaflet"].package / Path(ASSETS["leaflet"].path).parent
+    except Exception as exc:  # AssetsMissingError, or webmap's deps missing
+        log.warning("Leaflet is not available, maps are off: %s", exc)
+        return None
+    return root if (root / "leaflet.js").is_file() else None
+
+
+def _templates():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=FileSystemLoader(_HERE / "templates"),
+        # Always escape, whatever the file extension; data is never marked safe.
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    from geoenergy.web import templating
+
+    templating.install(env)
+    return env
+
+
+def create_app(
+    ws=None,
+    *,
+    store=None,
+    secret_key: str | None = None,
+    published_dir: str | Path | None = None,
+    https_only: bool = False,
+    same_site: str = "lax",
+    tile_url: str | None = DEFAULT_TILE_URL,
+    tile_attribution: str = DEFAULT_TILE_ATTRIBUTION,
+    login_limits: LoginLimits | None = None,
+    password_hasher=None,
+    session_max_age_s: int = SESSION_MAX_AGE_S,
+):
+    """Create the review web application.
+
+    Parameters
+    ----------
+    ws : geoenergy.config.Workspace, optional
+        The workspace: its store, readings (for the load-profile charts), time
+        zone, session secret (``<ws>/secret_key``) and published site
+        (``<ws>/published``).
+    store : geoenergy.store.Store, optional
+        The store (default: the workspace's). Required without ``ws``.
+    secret_key : str, optional
+        Session-signing secret (default: the workspace's, created on first use).
+        Without a workspace and without this, a random one is made and logins
+        do not survive a restart or work across worker processes.
+    published_dir : str or Path, optional
+        The published site served under ``/maps/`` (default ``<ws>/published``).
+    https_only : bool
+        Mark the session cookie ``Secure`` and send HSTS. Set it whenever the
+        app is served over HTTPS (directly or behind a TLS proxy).
+    same_site : {"lax", "strict"}
+        SameSite attribute of the session cookie.
+    tile_url : str or None
+        Basemap tile URL template of the small maps, ``{z}/{x}/{y}``; None for
+        no basemap (offline; points and hotspots are still drawn).
+    tile_attribution : str
+        Attribution shown with the tiles.
+    login_limits : LoginLimits, optional
+        Failed-login limits (default 5 per name, 20 per address, per 15 minutes).
+    password_hasher : argon2.PasswordHasher, optional
+        Hash parameters (default argon2-cffi's).
+    session_max_age_s : int
+        Lifetime of a login. [s]
+
+    Returns
+    -------
+    fastapi.FastAPI
+
+    Raises
+    ------
+    StoreError
+        If the store's schema is not at the newest revision.
+    ConfigError
+        If the workspace's secret file is readable by others.
+    """
+    _check_create_app(ws, store, same_site, tile_url, session_max_age_s)
+    try:
+        from fastapi import FastAPI
+        from starlette.middleware.sessions import SessionMiddleware
+        from starlette.staticfiles import StaticFiles
+    except ImportError:  # pragma: no cover - declared dependencies
+        raise ImportError(
+            "the review app needs fastapi, uvicorn, jinja2, python-multipart, argon2-cffi, "
+            "itsdangerous and openpyxl (dependencies of geoenergy): `pip install -e .`."
+        ) from None
+    from geoenergy.store import Store
+    from geoenergy.web import routes
+    from geoenergy.web.security import SecurityHeaders, load_secret_key
+
+    if store is None:
+        store = Store.for_workspace(ws)
+    store.check()
+    if secret_key is None:
+        if ws is not None:
+            secret_key = load_secret_key(ws.path)
+        else:
+            warnings.warn(
+                "create_app: no workspace and no secret_key; using a random session secret "
+                "(logins end at restart and do not work across worker processes).",
+                stacklevel=2,
+            )
+            secret_key = secrets.token_hex(32)
+    if published_dir is None and ws is not None:
+        published_dir = ws.path / "published"
+    tz = ws.tz if ws is not None else ZoneInfo("Asia/Shanghai")
+    cfg = WebConfig(
+        store=store,
+        ws=ws,
+        tz=tz,
+        published_dir=Path(published_dir) if published_dir is not None else None,
+        tile_url=tile_url or None,
+        tile_attribution=tile_attribution,
+        limits=login_limits or LoginLimits(),
+        hasher=password_hasher,
+        templates=_templates(),
+        leaflet_dir=_leaflet_dir(),
+        session_max_age_s=session_max_age_s,
+    )
+    if ws is not None:
+        # The case page reads meter data with xarray and dask: import them now,
+        # not in the first officer's request.
+        import xarray  # noqa: F401
+
+        import geoenergy.readings  # noqa: F401
+    app = FastAPI(
+        title="GeoEnergy review",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.web = cfg
+    app.include_router(routes.router)
+    routes.install_error_handlers(app)
+    app.mount("/static/app", StaticFiles(directory=_HERE / "static"), name="static")
+    if cfg.leaflet_dir is not None:
+        app.mount("/static/leaflet", StaticFiles(directory=cfg.leaflet_dir), name="leaflet")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=session_max_age_s,
+        same_site=same_site,
+        https_only=https_only,
+    )
+    tile_origin = None
+    if cfg.tile_url:
+        parts = urlsplit(cfg.tile_url.replace("{s}", "a"))
+        tile_origin = f"{parts.scheme}://{parts.netloc}"
+        if "{s}" in cfg.tile_url:
+            host = parts.netloc.split(".", 1)[-1]
+            tile_origin = f"{parts.scheme}://*.{host}"
+    app.add_middleware(SecurityHeaders, tile_origin=tile_origin, hsts=https_only)
+    return app
+
+
+def _check_create_app(ws, store, same_site, tile_url, session_max_age_s) -> None:
+    if ws is None and store is None:
+        raise TypeError(
+            "create_app needs a workspace or a store: create_app(ws) or create_app(store=Store(url))."
+        )
+    if same_site not in ("lax", "strict"):
+        raise ValueError(
+            f"same_site={same_site!r}; use 'lax' (default) or 'strict'. 'none' would send the "
+            f"session cookie with cross-site requests."
+        )
+    if tile_url is not None and not (
+        isinstance(tile_url, str)
+        and (
+            tile_url == "" or (tile_url.startswith(("https://", "http://")) and "{z}" in tile_url)
+        )
+    ):
+        raise ValueError(
+            f"tile_url={tile_url!r}; use an http(s) URL template with {{z}}/{{x}}/{{y}}, e.g. "
+            f"{DEFAULT_TILE_URL!r}, or None for no basemap."
+        )
+    if not isinstance(session_max_age_s, int) or session_max_age_s < 60:
+        raise ValueError(
+            f"session_max_age_s={session_max_age_s!r}; use a whole number of seconds >= 60."
+        )
+
+
+def app_from_env():
+    """App factory for multi-worker servers (``uvicorn --factory``).
+
+    Reads the workspace from ``GEOENERGY_WORKSPACE`` (and ``GEOENERGY_DB``),
+    and :func:`create_app` keyword options as JSON from
+    ``GEOENERGY_WEB_OPTIONS``; ``geoenergy serve --workers N`` sets them.
+    """
+    import json
+    import os
+
+    from geoenergy.config import Workspace
+    from geoenergy.errors import ConfigError
+
+    path = os.environ.get("GEOENERGY_WORKSPACE")
+    if not path:
+        raise ConfigError(
+            "GEOENERGY_WORKSPACE is not set; start the app with `geoenergy serve` or set it "
+            "to the workspace folder."
+        )
+    options = json.loads(os.environ.get("GEOENERGY_WEB_OPTIONS") or "{}")
+    allowed = {"https_only", "tile_url", "published_dir", "same_site"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise ConfigError(
+            f"GEOENERGY_WEB_OPTIONS has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}."
+        )
+    return create_app(Workspace(path), **options)

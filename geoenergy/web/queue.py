@@ -1,0 +1,517 @@
+"""The case queue: flags of a detection run, filtered, sorted and paginated.
+
+Pure query code, no HTTP: :func:`parse_queue_query` turns request
+parameters into a :class:`QueueQuery` (with messages that name the bad
+parameter), :func:`queue_page` runs it. The same query feeds the CSV/XLSX
+exports (:mod:`geoenergy.web.exports`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+
+import sqlalchemy as sa
+
+from geoenergy.errors import GeoEnergyError
+from geoenergy.store import CUSTOMER_CLASSES, DetectionRun, Flag, Hotspot, Meter, Review
+from geoenergy.web.actions import CASE_STATUSES, CLOSED_STATUSES
+
+__all__ = [
+    "PAGE_SIZES",
+    "SORTS",
+    "STATUS_FILTERS",
+    "QueryError",
+    "QueueQuery",
+    "latest_run",
+    "list_runs",
+    "parse_queue_query",
+    "queue_page",
+    "queue_rows",
+    "run_facets",
+]
+
+#: Page sizes offered in the queue.
+PAGE_SIZES = (25, 50, 100, 200)
+#: Status filter values: every case status, plus "open" (not confirmed or cleared).
+STATUS_FILTERS = ("open", *CASE_STATUSES)
+#: Special assignee filter value: cases nobody is assigned to.
+UNASSIGNED = "-"
+
+
+class QueryError(GeoEnergyError, ValueError):
+    """A queue parameter that cannot be used (shown to the user with HTTP 400)."""
+
+
+def _case_state_subquery():
+    """Latest review of every meter that has one: meter_id, status, assignee, version."""
+    latest = (
+        sa.select(Review.meter_id, sa.func.max(Review.version).label("v"))
+        .group_by(Review.meter_id)
+        .subquery("latest")
+    )
+    return (
+        sa.select(
+            Review.meter_id.label("meter_id"),
+            Review.status.label("status"),
+            Review.assignee.label("assignee"),
+            (Review.version + 1).label("version"),
+        )
+        .join(latest, sa.and_(Review.meter_id == latest.c.meter_id, Review.version == latest.c.v))
+        .subquery("case_state")
+    )
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What the queue shows.
+
+    Parameters
+    ----------
+    run_id : int or None
+        The detection run; ``None`` = the latest finished run.
+    district, customer_class, status, assignee : str or None
+        Exact-match filters; ``status`` may be ``"open"``; ``assignee`` may
+        be ``"-"`` (unassigned).
+    score_min, score_max : float or None
+        Score range, inclusive, within [0, 1].
+    hotspot : int or None
+        Only members of this hotspot (``hotspots.id``).
+    sort : str
+        A key of :data:`SORTS`.
+    descending : bool
+        Sort direction.
+    page, page_size : int
+        1-based page; rows per page (one of :data:`PAGE_SIZES`).
+    """
+
+    run_id: int | None = None
+    district: str | None = None
+    customer_class: str | None = None
+    score_min: float | None = None
+    score_max: float | None = None
+    status: str | None = None
+    assignee: str | None = None
+    hotspot: int | None = None
+    sort: str = "rank"
+    descending: bool = False
+    page: int = 1
+    page_size: int = 50
+
+    def params(self, **changes) -> dict[str, str]:
+        """Query-string parameters of this query (changed by ``changes``), defaults left out."""
+        q = replace(self, **changes)
+        default = QueueQuery()
+        out = {}
+        for key, value in asdict(q).items():
+            if value is None or value == getattr(default, key):
+                continue
+            name = _PARAM_NAMES.get(key, key)
+            if isinstance(value, bool):
+                value = "1" if value else "0"
+            out[name] = str(value)
+        return out
+
+    def filters(self) -> dict[str, object]:
+        """The active filters (for audit records of exports)."""
+        keys = ("district", "customer_class", "score_min", "score_max", "status")
+        out = {k: getattr(self, k) for k in (*keys, "assignee", "hotspot")}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+_PARAM_NAMES = {"run_id": "run", "customer_class": "class", "descending": "desc"}
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    label: str
+    column: object = field(repr=False)
+
+
+def _sorts(state) -> dict[str, SortSpec]:
+    return {
+        "rank": SortSpec("rank", Flag.rank),
+        "score": SortSpec("score", Flag.score),
+        "meter": SortSpec("meter", Flag.meter_id),
+        "district": SortSpec("district", Flag.district),
+        "class": SortSpec("customer class", Meter.customer_class),
+        "onset": SortSpec("onset", Flag.onset_date),
+        "status": SortSpec("status", sa.func.coalesce(state.c.status, "new")),
+        "assignee": SortSpec("assignee", state.c.assignee),
+        "hotspot": SortSpec("hotspot", Hotspot.label),
+    }
+
+
+#: Sort keys of the queue and what they sort by.
+SORTS = tuple(_sorts(_case_state_subquery()))
+
+
+def _text(params: Mapping[str, str], name: str, max_length: int = 200) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_length:
+        raise QueryError(
+            f"parameter {name!r} is {len(value)} characters long; at most {max_length}."
+        )
+    if any(ord(c) < 32 for c in value):
+        raise QueryError(f"parameter {name!r} contains control characters; remove them.")
+    return value
+
+
+def _int(params, name, *, lo=None, hi=None) -> int | None:
+    value = _text(params, name, 20)
+    if value is None:
+        return None
+    try:
+        out = int(value)
+    except ValueError:
+        raise QueryError(f"parameter {name}={value!r} is not a whole number.") from None
+    if (lo is not None and out < lo) or (hi is not None and out > hi):
+        raise QueryError(f"parameter {name}={out} is out of range [{lo}, {hi}].")
+    return out
+
+
+def _score(params, name) -> float | None:
+    value = _text(params, name, 30)
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except ValueError:
+        raise QueryError(f"parameter {name}={value!r} is not a number; use 0 to 1.") from None
+    if not math.isfinite(out) or not 0.0 <= out <= 1.0:
+        raise QueryError(f"parameter {name}={value!r} is outside the score range 0 to 1.")
+    return out
+
+
+def parse_queue_query(params: Mapping[str, str]) -> QueueQuery:
+    """Build a :class:`QueueQuery` from query-string parameters.
+
+    Parameters
+    ----------
+    params : mapping
+        ``run``, ``district``, ``class``, ``score_min``, ``score_max``,
+        ``status``, ``assignee``, ``hotspot``, ``sort``, ``desc`` (0/1),
+        ``page``, ``page_size``. Empty values mean "no filter".
+
+    Raises
+    ------
+    QueryError
+        A parameter with a value that is not allowed; the message names it.
+    """
+    cls = _text(params, "class")
+    if cls is not None and cls not in CUSTOMER_CLASSES:
+        raise QueryError(f"class {cls!r} is not a customer class; use one of {CUSTOMER_CLASSES}.")
+    status = _text(params, "status")
+    if status is not None and status not in STATUS_FILTERS:
+        raise QueryError(f"status {status!r} is not a status; use one of {STATUS_FILTERS}.")
+    sort = _text(params, "sort") or "rank"
+    if sort not in SORTS:
+        raise QueryError(f"sort {sort!r} is not a sort key; use one of {SORTS}.")
+    desc = _text(params, "desc")
+    if desc not in (None, "0", "1"):
+        raise QueryError(f"desc={desc!r}; use 0 (ascending) or 1 (descending).")
+    page_size = _int(params, "page_size") or 50
+    if page_size not in PAGE_SIZES:
+        raise QueryError(f"page_size={page_size}; use one of {PAGE_SIZES}.")
+    q = QueueQuery(
+        run_id=_int(params, "run", lo=1),
+        district=_text(params, "district"),
+        customer_class=cls,
+        score_min=_score(params, "score_min"),
+        score_max=_score(params, "score_max"),
+        status=status,
+        assignee=_text(params, "assignee", 64),
+        hotspot=_int(params, "hotspot", lo=1),
+        sort=sort,
+        descending=desc == "1",
+        page=_int(params, "page", lo=1, hi=10_000_000) or 1,
+        page_size=page_size,
+    )
+    if q.score_min is not None and q.score_max is not None and q.score_min > q.score_max:
+        raise QueryError(f"score_min={q.score_min} is above score_max={q.score_max}; swap them.")
+    return q
+
+
+# -- runs ---------------------------------------------------------------------------
+
+
+def list_runs(session, limit: int = 50) -> list[dict]:
+    """The latest detection runs, newest first: id, detector, version, times, counts."""
+    rows = session.execute(
+        sa.select(
+            DetectionRun.id,
+            DetectionRun.detector,
+            DetectionRun.version,
+            DetectionRun.started_at,
+            DetectionRun.finished_at,
+            DetectionRun.n_meters,
+            DetectionRun.n_flagged,
+        )
+        .order_by(DetectionRun.id.desc())
+        .limit(limit)
+    ).all()
+    return [r._asdict() for r in rows]
+
+
+def latest_run(session) -> int | None:
+    """Id of the latest finished detection run (or of the latest run if none finished)."""
+    rid = session.scalar(
+        sa.select(sa.func.max(DetectionRun.id)).where(DetectionRun.finished_at.is_not(None))
+    )
+    if rid is None:
+        rid = session.scalar(sa.select(sa.func.max(DetectionRun.id)))
+    return rid
+
+
+class _FacetCache:
+    """Districts and hotspots per run. A run's flags do not change once written."""
+
+    def __init__(self, maxsize: int = 32):
+        self._data: dict[tuple, dict] = {}
+        self._lock = threading.Lock()
+        self.maxsize = maxsize
+
+    def get(self, key, compute):
+        with self._lock:
+            if key in self._data:
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            if len(self._data) >= self.maxsize:
+                self._data.pop(next(iter(self._data)))
+            self._data[key] = value
+        return value
+
+
+_FACETS = _FacetCache()
+
+#: Hotspots offered in the queue's filter list (the largest first); others are
+#: reachable from a case page's hotspot link.
+MAX_HOTSPOT_CHOICES = 300
+
+
+def _run_key(session, run_id: int):
+    """Cache key of a run's immutable data, or None while the run is still being written."""
+    finished = session.scalar(sa.select(DetectionRun.finished_at).where(DetectionRun.id == run_id))
+    if finished is None:
+        return None
+    return (str(session.get_bind().url), run_id, finished.isoformat())
+
+
+def run_facets(session, run_id: int) -> dict:
+    """Filter choices of a run: ``{"districts": [...], "hotspots": [(id, label, n)]}``.
+
+    Cached per process for finished runs (their flags never change); a run
+    still being written is read afresh.
+    """
+
+    def compute():
+        districts = session.scalars(
+            sa.select(Flag.district)
+            .where(Flag.run_id == run_id, Flag.flagged.is_(True), Flag.district.is_not(None))
+            .distinct()
+            .order_by(Flag.district)
+        ).all()
+        hotspots = session.execute(
+            sa.select(Hotspot.id, Hotspot.label, Hotspot.n_flagged)
+            .where(Hotspot.run_id == run_id)
+            .order_by(Hotspot.n_flagged.desc(), Hotspot.id)
+            .limit(MAX_HOTSPOT_CHOICES)
+        ).all()
+        return {
+            "districts": list(districts),
+            "hotspots": [tuple(h) for h in sorted(hotspots, key=lambda h: h.label)],
+        }
+
+    key = _run_key(session, run_id)
+    return compute() if key is None else _FACETS.get(("facets", *key), compute)
+
+
+# -- the queue ----------------------------------------------------------------------
+
+
+def _needs_state(q: QueueQuery) -> bool:
+    return bool(q.status or q.assignee or q.sort in ("status", "assignee"))
+
+
+def _meters_where(state, condition):
+    """Meters whose case state (latest review) meets ``condition``: a small set, since
+    only reviewed meters have a state, used as a semi-join on the flags."""
+    return sa.select(state.c.meter_id).where(condition)
+
+
+def _base(q: QueueQuery, run_id: int, state):
+    """The flags matching ``q``'s filters, joined only to what the filters and sort need."""
+    stmt = sa.select(Flag.id).where(Flag.run_id == run_id, Flag.flagged.is_(True))
+    if q.customer_class or q.sort == "class":
+        stmt = stmt.join(Meter, Meter.meter_id == Flag.meter_id)
+    if q.sort == "hotspot":
+        stmt = stmt.outerjoin(Hotspot, Hotspot.id == Flag.hotspot_id)
+    if q.sort in ("status", "assignee"):
+        stmt = stmt.outerjoin(state, state.c.meter_id == Flag.meter_id)
+    if q.district is not None:
+        stmt = stmt.where(Flag.district == q.district)
+    if q.customer_class is not None:
+        stmt = stmt.where(Meter.customer_class == q.customer_class)
+    if q.score_min is not None:
+        stmt = stmt.where(Flag.score >= q.score_min)
+    if q.score_max is not None:
+        stmt = stmt.where(Flag.score <= q.score_max)
+    if q.hotspot is not None:
+        stmt = stmt.where(Flag.hotspot_id == q.hotspot)
+    # Status and assignee filters are semi-joins on the reviewed meters: a join of
+    # every flag to the case states would make PostgreSQL walk the whole run.
+    if q.status == "new":
+        stmt = stmt.where(~sa.exists().where(Review.meter_id == Flag.meter_id))
+    elif q.status == "open":
+        closed = _meters_where(state, state.c.status.in_(CLOSED_STATUSES))
+        stmt = stmt.where(Flag.meter_id.not_in(closed))
+    elif q.status is not None:
+        stmt = stmt.where(Flag.meter_id.in_(_meters_where(state, state.c.status == q.status)))
+    if q.assignee == UNASSIGNED:
+        assigned = _meters_where(state, state.c.assignee.is_not(None))
+        stmt = stmt.where(Flag.meter_id.not_in(assigned))
+    elif q.assignee is not None:
+        stmt = stmt.where(Flag.meter_id.in_(_meters_where(state, state.c.assignee == q.assignee)))
+    return stmt
+
+
+def _latest(column):
+    """``column`` of the meter's latest review, as a correlated subquery (uses the
+    unique (meter_id, version) index: one index probe per row)."""
+    return (
+        sa.select(column)
+        .where(Review.meter_id == Flag.meter_id)
+        .order_by(Review.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _columns():
+    return (
+        Flag.id.label("flag_id"),
+        Flag.meter_id,
+        Flag.rank,
+        Flag.score,
+        Flag.reasons,
+        Flag.district,
+        Flag.building_use,
+        Flag.onset_date,
+        Flag.hotspot_id,
+        Hotspot.label.label("hotspot"),
+        Meter.customer_class,
+        Meter.address,
+        Meter.lon,
+        Meter.lat,
+        sa.func.coalesce(_latest(Review.status), "new").label("status"),
+        _latest(Review.assignee).label("assignee"),
+        sa.func.coalesce(_latest(Review.version + 1), 0).label("version"),
+    )
+
+
+def _ordered(stmt, q: QueueQuery, state):
+    col = _sorts(state)[q.sort].column
+    primary = col.desc() if q.descending else col.asc()
+    if q.sort in ("district", "onset", "assignee", "hotspot"):
+        primary = primary.nulls_last()
+    return stmt.order_by(primary, Flag.rank, Flag.id)
+
+
+def _row(r, with_addresses: bool) -> dict:
+    d = r._asdict()
+    reasons = d.get("reasons")
+    if isinstance(reasons, dict):
+        reasons = [f"{k}: {v}" for k, v in reasons.items()]
+    d["reasons"] = [str(x) for x in (reasons or [])]
+    if not with_addresses:
+        for k in ("address", "lon", "lat"):
+            d.pop(k, None)
+    return d
+
+
+def _rows_of(session, ids: list[int], with_addresses: bool) -> list[dict]:
+    """The queue rows of flags ``ids``, in that order."""
+    if not ids:
+        return []
+    stmt = (
+        sa.select(*_columns())
+        .join(Meter, Meter.meter_id == Flag.meter_id)
+        .outerjoin(Hotspot, Hotspot.id == Flag.hotspot_id)
+        .where(Flag.id.in_(ids))
+    )
+    by_id = {r.flag_id: _row(r, with_addresses) for r in session.execute(stmt)}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _count(session, q: QueueQuery, run_id: int, state) -> int:
+    stmt = _base(replace(q, sort="rank"), run_id, state).with_only_columns(sa.func.count(Flag.id))
+    if _needs_state(q):
+        return session.scalar(stmt)  # depends on reviews: always fresh
+    key = _run_key(session, run_id)
+    if key is None:
+        return session.scalar(stmt)
+    filters = (q.district, q.customer_class, q.score_min, q.score_max, q.hotspot)
+    return _FACETS.get(("count", *key, filters), lambda: session.scalar(stmt))
+
+
+def queue_page(session, q: QueueQuery, *, with_addresses: bool) -> dict:
+    """One page of the queue.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session.
+    q : QueueQuery
+        Filters, sort and page.
+    with_addresses : bool
+        Include ``address``, ``lon`` and ``lat`` (roles with ``cases.addresses``).
+
+    Returns
+    -------
+    dict
+        ``run_id`` (None when the store has no run), ``total`` (matching
+        cases), ``pages``, ``page``, ``rows`` (list of dicts: flag_id,
+        meter_id, rank, score, reasons (list of str), district, building_use,
+        onset_date, hotspot_id, hotspot, customer_class, status, assignee,
+        version, and address/lon/lat when ``with_addresses``).
+
+    Notes
+    -----
+    The page is found on the flags alone (the (run_id, rank) index for the
+    default order), and only its rows are joined to meters, hotspots and
+    their latest review, so a deep page of a 100,000-flag run stays cheap.
+    Counts of filters that do not depend on reviews are cached per finished
+    run.
+    """
+    run_id = q.run_id or latest_run(session)
+    out = {"run_id": run_id, "total": 0, "pages": 1, "page": q.page, "rows": []}
+    if run_id is None:
+        return out
+    if q.run_id is not None and session.get(DetectionRun, q.run_id) is None:
+        raise QueryError(f"there is no detection run {q.run_id}; pick one from the list.")
+    state = _case_state_subquery()
+    total = _count(session, q, run_id, state)
+    pages = max(1, math.ceil(total / q.page_size))
+    page = min(q.page, pages)
+    ids_stmt = _ordered(_base(q, run_id, state), q, state)
+    ids = list(session.scalars(ids_stmt.limit(q.page_size).offset((page - 1) * q.page_size)))
+    out.update(total=total, pages=pages, page=page, rows=_rows_of(session, ids, with_addresses))
+    return out
+
+
+def queue_rows(
+    session, q: QueueQuery, *, with_addresses: bool, batch: int = 2000
+) -> Iterator[dict]:
+    """Every row of the queue matching ``q`` (all pages), in order, fetched in batches."""
+    run_id = q.run_id or latest_run(session)
+    if run_id is None:
+        return
+    state = _case_state_subquery()
+    ids = list(session.scalars(_ordered(_base(q, run_id, state), q, state)))
+    for lo in range(0, len(ids), batch):
+        yield from _rows_of(session, ids[lo : lo + batch], with_addresses)

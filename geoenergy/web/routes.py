@@ -1,0 +1,689 @@
+"""HTTP routes of the review app: thin handlers over the query and action modules.
+
+Every page checks its permission (:data:`geoenergy.web.roles.PERMISSIONS`)
+first: an anonymous request is redirected to the login page, a logged-in
+user without the permission gets 403. Every POST checks the CSRF token.
+
+=====================================  ====================  =========================
+route                                  permission            what
+=====================================  ====================  =========================
+``GET /login``, ``POST /login``        (anyone)              log in (rate limited)
+``POST /logout``                       (logged in)           log out, end the session
+``GET /``                              (logged in)           home: queue or overview
+``GET /queue``                         cases.view            the case queue
+``GET /queue.csv``, ``/queue.xlsx``    queue.export          the queue for field teams
+``GET /cases/{meter_id}``              cases.view            a case page
+``POST /cases/{meter_id}``             cases.act             an action on the case
+``GET /labels.csv``                    labels.export         inspection labels file
+``GET /overview``                      aggregates.view       counts by district
+``GET /maps/{path}``                   maps.* (by file)      the published site
+``GET /healthz``, ``/favicon.ico``     (anyone)              liveness; empty icon
+=====================================  ====================  =========================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import PlainTextResponse, StreamingResponse
+
+from geoenergy.errors import GeoEnergyError
+from geoenergy.store import CUSTOMER_CLASSES, AuditLog, User, record_audit
+from geoenergy.web import actions as act
+from geoenergy.web.auth import (
+    AuthError,
+    LoginRateLimitError,
+    SessionUser,
+    authenticate,
+)
+from geoenergy.web.cases import CaseNotFoundError, case_detail
+from geoenergy.web.charts import line_chart
+from geoenergy.web.exports import (
+    LABEL_COLUMNS,
+    QUEUE_COLUMNS,
+    csv_lines,
+    label_rows,
+    queue_columns,
+    queue_export_row,
+    xlsx_bytes,
+)
+from geoenergy.web.overview import district_summary
+from geoenergy.web.profiles import RECENT_DAYS, load_profiles
+from geoenergy.web.published import MapForbiddenError, MapNotFoundError, resolve_published
+from geoenergy.web.queue import (
+    PAGE_SIZES,
+    SORTS,
+    STATUS_FILTERS,
+    QueryError,
+    latest_run,
+    list_runs,
+    parse_queue_query,
+    queue_page,
+    queue_rows,
+    run_facets,
+)
+from geoenergy.web.roles import PERMISSIONS, can
+from geoenergy.web.security import CsrfError, check_csrf, csrf_token
+
+log = logging.getLogger("geoenergy.web")
+router = APIRouter()
+
+FormStr = Annotated[str | None, Form()]
+
+
+# -- users and permissions ------------------------------------------------------------
+
+
+class NotLoggedInError(Exception):
+    """No valid session: redirect to the login page, then back to ``next_url``."""
+
+    def __init__(self, next_url: str | None = None):
+        self.next_url = next_url
+
+
+class ForbiddenError(GeoEnergyError, PermissionError):
+    """The user's role lacks the permission (HTTP 403)."""
+
+
+def _web(request: Request):
+    return request.app.state.web
+
+
+def current_user(request: Request) -> SessionUser | None:
+    """The logged-in user, checked against the store on every request.
+
+    A deactivated user, a changed role or a logged-out session id takes effect
+    at once, even for a copy of the cookie taken before.
+    """
+    if hasattr(request.state, "user"):
+        return request.state.user
+    request.state.user = None
+    sess = request.session
+    name, sid, login_at = sess.get("user"), sess.get("sid"), sess.get("login_at")
+    if not (name and sid and login_at):
+        return None
+    web = _web(request)
+    age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(login_at)
+    if age > dt.timedelta(seconds=web.session_max_age_s):
+        sess.clear()
+        return None
+    revoked = (
+        sa.select(AuditLog.id)
+        .where(
+            AuditLog.entity == "session",
+            AuditLog.entity_id == sid,
+            AuditLog.action == "auth.logout",
+        )
+        .exists()
+    )
+    with web.store.session() as s:
+        row = s.execute(
+            sa.select(User.role, User.active, revoked.label("revoked")).where(User.name == name)
+        ).first()
+    if row is None or not row.active or row.revoked:
+        sess.clear()
+        return None
+    request.state.user = SessionUser(name=name, role=row.role)
+    return request.state.user
+
+
+def require(request: Request, permission: str) -> SessionUser:
+    """The logged-in user holding ``permission``; else redirect to login (NotLoggedInError) or 403."""
+    user = current_user(request)
+    if user is None:
+        path = request.url.path
+        if request.url.query:
+            path += "?" + request.url.query
+        raise NotLoggedInError(path if request.method == "GET" else None)
+    if not can(user.role, permission):
+        raise ForbiddenError(
+            f"your role ({user.role}) may not {PERMISSIONS[permission][1]}. Ask an "
+            f"administrator if you need it."
+        )
+    return user
+
+
+def _csrf(request: Request, token) -> None:
+    check_csrf(
+        request.session,
+        token,
+        origin=request.headers.get("origin"),
+        host=request.headers.get("host"),
+    )
+
+
+def _safe_next(value: str | None) -> str:
+    # Only local paths: "//evil.example" or "https://..." would make the login
+    # page an open redirect.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+# -- rendering ------------------------------------------------------------------------
+
+
+def render(request: Request, template: str, status_code: int = 200, **ctx) -> HTMLResponse:
+    """Render a template with the user, permissions, CSRF token and flash messages."""
+    web = _web(request)
+    user = current_user(request)
+    role = user.role if user else None
+    flashes = request.session.pop("flash", []) if "flash" in request.session else []
+    html = web.templates.get_template(template).render(
+        request=request,
+        user=user,
+        can=lambda p: can(role, p),
+        csrf=csrf_token(request.session),
+        flashes=flashes,
+        tz=web.tz,
+        maps_available=web.leaflet_dir is not None,
+        **ctx,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def _flash(request: Request, message: str) -> None:
+    request.session["flash"] = [*request.session.get("flash", []), message]
+
+
+def _error(request: Request, status: int, title: str, message: str, headers=None):
+    resp = render(request, "error.html", status, title=title, message=message)
+    if headers:
+        resp.headers.update(headers)
+    return resp
+
+
+def install_error_handlers(app) -> None:
+    """Turn the app's exceptions into pages with the right status code."""
+
+    @app.exception_handler(NotLoggedInError)
+    async def _login(request, exc):
+        url = "/login"
+        if exc.next_url and exc.next_url != "/":
+            url += "?" + urlencode({"next": exc.next_url})
+        return RedirectResponse(url, status_code=303)
+
+    # Plain functions: Starlette runs them in the thread pool, so the page's
+    # database lookups (the user, for the menu) never block the event loop.
+    def page(status, title):
+        def handler(request, exc):
+            return _error(request, status, title, str(exc))
+
+        return handler
+
+    app.add_exception_handler(ForbiddenError, page(403, "Not allowed"))
+    app.add_exception_handler(MapForbiddenError, page(403, "Not allowed"))
+    app.add_exception_handler(CsrfError, page(403, "Form expired"))
+    app.add_exception_handler(CaseNotFoundError, page(404, "Not found"))
+    app.add_exception_handler(MapNotFoundError, page(404, "Not found"))
+    app.add_exception_handler(QueryError, page(400, "Bad request"))
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request, exc):
+        titles = {404: "Not found", 405: "Method not allowed"}
+        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+        return _error(
+            request, exc.status_code, titles.get(exc.status_code, "Error"), message, exc.headers
+        )
+
+
+# -- login ----------------------------------------------------------------------------
+
+
+@router.get("/healthz", include_in_schema=False)
+def healthz() -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    # Browsers ask for it on every page that does not name one (the published
+    # maps); an empty answer keeps their consoles free of 404s.
+    return Response(status_code=204)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None):
+    if current_user(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", next=_safe_next(next), error=None, name="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    name: FormStr = None,
+    password: FormStr = None,
+    csrf_token: FormStr = None,
+    next: FormStr = None,
+):
+    _csrf(request, csrf_token)
+    web = _web(request)
+    addr = request.client.host if request.client else "unknown"
+    try:
+        user = authenticate(
+            web.store, name or "", password or "", addr, limits=web.limits, hasher=web.hasher
+        )
+    except LoginRateLimitError as exc:
+        resp = render(
+            request, "login.html", 429, next=_safe_next(next), error=str(exc), name=name or ""
+        )
+        resp.headers["Retry-After"] = str(exc.retry_after_s)
+        return resp
+    except AuthError as exc:
+        return render(
+            request, "login.html", 401, next=_safe_next(next), error=str(exc), name=name or ""
+        )
+    # A new session on login: a session id planted before login is worthless.
+    request.session.clear()
+    sid = secrets.token_urlsafe(24)
+    request.session.update(
+        user=user.name,
+        sid=sid,
+        login_at=dt.datetime.now(dt.UTC).isoformat(),
+        csrf=secrets.token_urlsafe(32),
+    )
+    with web.store.session() as s:
+        record_audit(
+            s,
+            actor=user.name,
+            action="auth.login",
+            entity="session",
+            entity_id=sid,
+            after={"remote_addr": addr[:64]},
+        )
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: FormStr = None):
+    _csrf(request, csrf_token)
+    sid, name = request.session.get("sid"), request.session.get("user")
+    if sid and name:
+        with _web(request).store.session() as s:
+            record_audit(s, actor=name, action="auth.logout", entity="session", entity_id=sid)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def home(request: Request):
+    user = current_user(request)
+    if user is None:
+        raise NotLoggedInError()
+    target = "/queue" if can(user.role, "cases.view") else "/overview"
+    return RedirectResponse(target, status_code=303)
+
+
+# -- queue ----------------------------------------------------------------------------
+
+
+def _assignees(session) -> list[str]:
+    roles = PERMISSIONS["cases.assignee"][0]
+    return list(
+        session.scalars(
+            sa.select(User.name)
+            .where(User.active.is_(True), User.role.in_(roles))
+            .order_by(User.name)
+        )
+    )
+
+
+def _map_data(web, points, hotspot=None, centre=None) -> dict | None:
+    if web.leaflet_dir is None:
+        return None
+    return {
+        "tiles": web.tile_url,
+        "attribution": web.tile_attribution,
+        "points": points,
+        "hotspot": hotspot,
+        "centre": centre,
+    }
+
+
+@router.get("/queue")
+def queue(request: Request):
+    user = require(request, "cases.view")
+    web = _web(request)
+    q = parse_queue_query(request.query_params)
+    with_addresses = can(user.role, "cases.addresses")
+    with web.store.session() as s:
+        page = queue_page(s, q, with_addresses=with_addresses)
+        runs = list_runs(s)
+        facets = run_facets(s, page["run_id"]) if page["run_id"] else {}
+        assignees = _assignees(s)
+    map_data = None
+    if with_addresses and page["rows"]:
+        map_data = _map_data(
+            web,
+            [
+                {
+                    "id": r["meter_id"],
+                    "lon": r["lon"],
+                    "lat": r["lat"],
+                    "score": round(float(r["score"]), 3),
+                    "rank": r["rank"],
+                    "status": r["status"],
+                    "url": f"/cases/{quote(r['meter_id'], safe='')}?run={page['run_id']}",
+                }
+                for r in page["rows"]
+                if r.get("lon") is not None
+            ],
+        )
+    return render(
+        request,
+        "queue.html",
+        q=q,
+        page=page,
+        runs=runs,
+        facets=facets,
+        assignees=assignees,
+        statuses=STATUS_FILTERS,
+        sorts=SORTS,
+        page_sizes=PAGE_SIZES,
+        classes=CUSTOMER_CLASSES,
+        with_addresses=with_addresses,
+        map_data=map_data,
+    )
+
+
+def _export_rows(web, q, with_addresses):
+    columns = queue_columns(with_addresses)
+    with web.store.session() as s:
+        for row in queue_rows(s, q, with_addresses=with_addresses):
+            yield queue_export_row(row, columns)
+
+
+def _audit_export(web, user, kind: str, q, n_rows=None) -> int | None:
+    with web.store.session() as s:
+        run_id = q.run_id or latest_run(s)
+        record_audit(
+            s,
+            actor=user.name,
+            action=f"export.{kind}",
+            entity="detection_runs",
+            entity_id=run_id if run_id is not None else "-",
+            after={"filters": q.filters(), "rows": n_rows},
+        )
+    return run_id
+
+
+def _attachment(name: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get("/queue.csv")
+def queue_csv(request: Request):
+    user = require(request, "queue.export")
+    web = _web(request)
+    q = parse_queue_query(request.query_params)
+    run_id = _audit_export(web, user, "queue_csv", q)
+    columns = queue_columns(True)
+    header = [QUEUE_COLUMNS[c][0] for c in columns]
+
+    def body():
+        # A byte-order mark so Excel reads the Chinese addresses as UTF-8.
+        yield "\ufeff"
+        yield from csv_lines(header, _export_rows(web, q, True))
+
+    name = f"queue-run{run_id}-{web.today().isoformat()}.csv"
+    return StreamingResponse(
+        body(), media_type="text/csv; charset=utf-8", headers=_attachment(name)
+    )
+
+
+@router.get("/queue.xlsx")
+def queue_xlsx(request: Request):
+    user = require(request, "queue.export")
+    web = _web(request)
+    q = parse_queue_query(request.query_params)
+    columns = queue_columns(True)
+    rows = list(_export_rows(web, q, True))
+    run_id = _audit_export(web, user, "queue_xlsx", q, len(rows))
+    data = xlsx_bytes([QUEUE_COLUMNS[c][0] for c in columns], rows, title=f"run {run_id}")
+    name = f"queue-run{run_id}-{web.today().isoformat()}.xlsx"
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=_attachment(name),
+    )
+
+
+@router.get("/labels.csv")
+def labels_csv(request: Request, source: str | None = None):
+    user = require(request, "labels.export")
+    web = _web(request)
+    if source not in (None, "", "review", "file"):
+        raise QueryError(f"source={source!r}; use 'review', 'file' or leave it out for all.")
+    with web.store.session() as s:
+        rows = label_rows(s, source=source or None)
+        record_audit(
+            s,
+            actor=user.name,
+            action="export.labels",
+            entity="inspection_labels",
+            entity_id=source or "all",
+            after={"rows": len(rows)},
+        )
+    text = "".join(csv_lines(list(LABEL_COLUMNS), rows))
+    name = f"labels-{web.today().isoformat()}.csv"
+    return Response(text, media_type="text/csv; charset=utf-8", headers=_attachment(name))
+
+
+# -- cases ----------------------------------------------------------------------------
+
+
+def _run_param(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        raise QueryError(f"run={value!r} is not a run number.") from None
+    if out < 1:
+        raise QueryError(f"run={out} is not a run number (they start at 1).")
+    return out
+
+
+_CHARTS: dict[int, tuple] = {}
+#: Rendered chart sets kept per process (a case page reload re-uses its SVG).
+MAX_CACHED_CHARTS = 256
+
+
+def _charts(profiles, onset) -> list:
+    """The three load-profile charts of a case, cached with the (cached) profiles."""
+    if profiles is None:
+        return []
+    hit = _CHARTS.get(id(profiles))
+    # The entry holds the profiles object itself, so its id cannot be reused.
+    if hit is not None and hit[0] is profiles and hit[1] == onset:
+        return hit[2]
+    charts = _render_charts(profiles, onset)
+    if len(_CHARTS) >= MAX_CACHED_CHARTS:
+        _CHARTS.pop(next(iter(_CHARTS)))
+    _CHARTS[id(profiles)] = (profiles, onset, charts)
+    return charts
+
+
+def _render_charts(profiles, onset) -> list:
+    charts = []
+    if len(profiles.hourly_time):
+        charts.append(
+            line_chart(
+                profiles.hourly_time,
+                [("hourly load", profiles.hourly_kw)],
+                title=f"Hourly load, last {RECENT_DAYS} days (local time)",
+                y_label="load [kW]",
+                marker=(onset, "onset") if onset else None,
+            )
+        )
+    if profiles.avg_day:
+        charts.append(
+            line_chart(
+                list(range(24)),
+                list(profiles.avg_day.items()),
+                title="Average day (local hour)",
+                y_label="load [kW]",
+                x_ticks=[(h, f"{h:02d}:00") for h in range(0, 24, 3)],
+            )
+        )
+    if len(profiles.daily_date):
+        charts.append(
+            line_chart(
+                profiles.daily_date,
+                [("daily energy", profiles.daily_kwh)],
+                title="Daily energy over the whole period",
+                y_label="energy [kWh/day]",
+                marker=(onset, f"onset {onset.isoformat()}") if onset else None,
+            )
+        )
+    return charts
+
+
+_FORM_FIELDS = ("action", "assignee", "date", "outcome", "note")
+
+
+def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, error=None):
+    web = _web(request)
+    with_addresses = can(user.role, "cases.addresses")
+    with web.store.session() as s:
+        detail = case_detail(s, meter_id, run_id=run_id, with_addresses=with_addresses)
+        assignees = _assignees(s) if can(user.role, "cases.act") else []
+    meter, flag = detail["meter"], detail["flag"]
+    onset = flag["onset_date"] if flag else None
+    profiles = None
+    if meter["n_readings"]:
+        profiles = load_profiles(
+            web.ws, meter_id, interval_s=meter["interval_s"], onset=onset, store=web.store
+        )
+    map_data = None
+    if with_addresses:
+        points = [
+            {
+                "id": n["meter_id"],
+                "lon": n["lon"],
+                "lat": n["lat"],
+                "score": round(float(n["score"]), 3),
+                "rank": n["rank"],
+                "flagged": bool(n["flagged"]),
+                "url": f"/cases/{quote(n['meter_id'], safe='')}?run={detail['run_id']}",
+            }
+            for n in detail["neighbours"]
+        ]
+        centre = {"id": meter["meter_id"], "lon": meter["lon"], "lat": meter["lat"]}
+        hotspot = detail["hotspot"]["geometry"] if detail["hotspot"] else None
+        map_data = _map_data(web, points, hotspot=hotspot, centre=centre)
+    return render(
+        request,
+        "case.html",
+        status_code,
+        d=detail,
+        charts=_charts(profiles, onset),
+        has_readings=profiles is not None,
+        map_data=map_data,
+        with_addresses=with_addresses,
+        assignees=assignees,
+        actions=act.ACTIONS,
+        outcomes=act.OUTCOME_WORDS,
+        today=web.today(),
+        form={k: None for k in _FORM_FIELDS} | (form or {}),
+        error=error,
+    )
+
+
+@router.get("/cases/{meter_id:path}")
+def case(request: Request, meter_id: str, run: str | None = None):
+    user = require(request, "cases.view")
+    return _case_page(request, user, meter_id, _run_param(run))
+
+
+@router.post("/cases/{meter_id:path}")
+def case_action(
+    request: Request,
+    meter_id: str,
+    csrf_token: FormStr = None,
+    action: FormStr = None,
+    version: FormStr = None,
+    run: FormStr = None,
+    assignee: FormStr = None,
+    date: FormStr = None,
+    outcome: FormStr = None,
+    note: FormStr = None,
+):
+    user = require(request, "cases.act")
+    _csrf(request, csrf_token)
+    web = _web(request)
+    form = {
+        "action": action,
+        "assignee": assignee,
+        "date": date,
+        "outcome": outcome,
+        "note": note,
+    }
+    run_id = _run_param(run)
+    try:
+        try:
+            seen = int(version or "")
+        except ValueError:
+            raise act.ActionError(
+                f"the form's case version {version!r} is not a number; reload the case."
+            ) from None
+        review = act.record_action(
+            web.store,
+            meter_id=meter_id,
+            action=action or "",
+            version=seen,
+            actor=user.name,
+            today=web.today(),
+            run_id=run_id,
+            assignee=assignee,
+            date=date,
+            outcome=outcome,
+            note=note,
+        )
+    except act.ConflictError as exc:
+        return _case_page(request, user, meter_id, run_id, 409, form=form, error=str(exc))
+    except act.ActionError as exc:
+        return _case_page(request, user, meter_id, run_id, 400, form=form, error=str(exc))
+    _flash(
+        request,
+        f"Saved: {act.ACTIONS[review.action].label.lower()} (version {review.version + 1}).",
+    )
+    url = f"/cases/{quote(meter_id, safe='')}"
+    if run_id:
+        url += f"?run={run_id}"
+    return RedirectResponse(url, status_code=303)
+
+
+# -- aggregates and maps --------------------------------------------------------------
+
+
+@router.get("/overview")
+def overview(request: Request, run: str | None = None):
+    require(request, "aggregates.view")
+    web = _web(request)
+    with web.store.session() as s:
+        summary = district_summary(s, _run_param(run))
+    maps_published = web.published_dir is not None and web.published_dir.is_dir()
+    return render(request, "overview.html", summary=summary, maps_published=maps_published)
+
+
+@router.get("/maps")
+def maps_root(request: Request):
+    require(request, "maps.aggregate")
+    return RedirectResponse("/maps/", status_code=303)
+
+
+@router.get("/maps/{path:path}")
+def maps(request: Request, path: str):
+    user = require(request, "maps.aggregate")
+    target = resolve_published(_web(request).published_dir, path, user.role)
+    return FileResponse(target)
