@@ -40,6 +40,8 @@ HOURLY_FEATURES = (
     "darkness_corr",
     "hour_to_hour_variability",
     "daily_periodicity",
+    "base_step_ratio",
+    "base_step_vs_peer",  # needs the peer level: filled in by detectors.features
 )
 DAILY_FEATURES = (
     "mean_kw",
@@ -47,6 +49,7 @@ DAILY_FEATURES = (
     "weekly_periodicity",
     "temperature_sensitivity",
     "temperature_sensitivity_rel",
+    "temperature_corr",
     "heating_season_ratio",
     "step_ratio",
     "step_fit",
@@ -55,7 +58,15 @@ DAILY_FEATURES = (
     "idle_day_share",
     "missing_share",
 )
-COLUMNS = (*DAILY_FEATURES, *HOURLY_FEATURES, "_status", "_n_days", "_n_negative", "_onset_day")
+COLUMNS = (
+    *DAILY_FEATURES,
+    *HOURLY_FEATURES,
+    "_status",
+    "_n_days",
+    "_n_negative",
+    "_onset_day",
+    "_base_step_kw",
+)
 """Columns of :func:`block_features`: the features it computes plus bookkeeping."""
 
 NIGHT_HOURS = (0, 5)
@@ -70,6 +81,18 @@ ONOFF_CONTRAST = 2.0
 """Day states exist when the 90th-percentile day is at least twice the 10th."""
 MIN_SEGMENT_DAYS = 7
 """Complete days required on each side of a step, and pairs for lag statistics."""
+STEP_SEGMENT_DAYS = 14
+"""Complete days a regime must last for a step (when the span has four times as many):
+longer than the longest Chinese public holiday (8 days, Spring Festival and National
+Day), so a household away for the golden week or a factory closed over it does not
+pass for a step. Shorter spans use a quarter of their days, at least MIN_SEGMENT_DAYS."""
+
+
+def _step_segment(n_days: int) -> int:
+    """Complete days each side of a step, for a span of ``n_days`` days."""
+    return max(MIN_SEGMENT_DAYS, min(STEP_SEGMENT_DAYS, n_days // 4))
+
+
 ONSET_MIN_RATIO, ONSET_MIN_FIT = 1.5, 0.5
 """An onset date is reported when ``step_ratio`` and ``step_fit`` reach these."""
 SLICE_BYTES = 8 * 2**20
@@ -383,7 +406,7 @@ def _slice_features(x: np.ndarray, cal: Calendar, opts: Options, interval) -> np
             n_native, hi, lo = _native_stats(x)
         else:
             xh, extra = _hourly(x, cal)
-            hours, energy, stats = _hourly_features(xh, cal, opts, res, extra)
+            hours, energy, stats, dmin = _hourly_features(xh, cal, opts, res, extra)
             # one reading per hour slot: the slots hold exactly the readings
             n_native, hi, lo = stats if cal.simple_hourly else _native_stats(x)
             if daily_row.any():
@@ -402,10 +425,11 @@ def _slice_features(x: np.ndarray, cal: Calendar, opts: Options, interval) -> np
             mean_daily_kw if hours is None else np.where(daily_row, mean_daily_kw, hours)
         )
         res["missing_share"] = _missing_share(n_native, cal, interval, daily_row)
-        _daily_features(energy, ok, n_ok, cal, opts, res)
-        onset, before, after = _step(energy, ok, n_ok, res)
+        onset, before, after, split = _step(energy, ok, n_ok, res)
+        _daily_features(energy, ok, n_ok, cal, opts, res, split)
         if not cal.daily:
             onset = _refine_onset(onset, xh, ok, before, after, daily_row)
+            res["base_step_ratio"], res["_base_step_kw"] = _base_step(dmin, energy, ok)
 
     for name, v in res.items():
         out[:, col[name]] = v
@@ -532,9 +556,9 @@ def _hourly_features(xh, cal: Calendar, opts: Options, res, extra=None):
     # base load: the median over complete days of the day's lowest hour, so that
     # off days (vacancy, price-driven stops, maintenance) do not set it
     dmin = _day_min(x3)
-    low = np.fmin.reduce(dmin, axis=1)
-    dmin = np.sort(np.where(day_ok, dmin, np.nan), axis=1)
-    base = _sorted_quantile(dmin, day_ok.sum(axis=1), 0.5)
+    low = np.fmin.reduce(dmin, axis=1)  # over every reading: catches negative ones
+    dmin = np.where(day_ok, dmin, np.nan)
+    base = _sorted_quantile(np.sort(dmin, axis=1), day_ok.sum(axis=1), 0.5)
     res["base_load_ratio"] = np.where(mean_kw > 0, base / mean_kw, np.nan)
 
     # float32 halves the sort's memory traffic; 7 digits are plenty for a threshold
@@ -596,7 +620,7 @@ def _hourly_features(xh, cal: Calendar, opts: Options, res, extra=None):
     res["daily_periodicity"] = np.where(
         (day_ok.sum(axis=1) >= MIN_SEGMENT_DAYS) & (pm > 0), amp / pm, np.nan
     )
-    return mean_kw, energy, (n_h, peak, low)
+    return mean_kw, energy, (n_h, peak, low), dmin
 
 
 def _day_min(x3: np.ndarray) -> np.ndarray:
@@ -625,7 +649,7 @@ def _cv(v, ok) -> np.ndarray:
     return np.where((n >= MIN_SEGMENT_DAYS) & (mean > 0), np.sqrt(var) / mean, np.nan)
 
 
-def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res) -> None:
+def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res, split) -> None:
     e0 = np.where(ok, energy, 0.0)
     mean_e = e0.sum(axis=1) / n_ok
 
@@ -661,17 +685,36 @@ def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res) -> None
     if cal.temp is None:
         res["temperature_sensitivity"] = np.full(len(energy), np.nan)
         res["temperature_sensitivity_rel"] = np.full(len(energy), np.nan)
+        res["temperature_corr"] = np.full(len(energy), np.nan)
     else:
+        # Jointly with the best upward split (a regime dummy): a rig switched on in
+        # autumn raises the load while it gets colder, which a plain slope would
+        # read as electric heating. With the dummy only the day-to-day weather
+        # within each regime moves the slope.
         t = cal.temp[None, :]
         tok = ok & np.isfinite(t)
         n_t = tok.sum(axis=1)
-        tm = np.where(tok, t, 0.0).sum(axis=1) / n_t
-        em = np.where(tok, energy, 0.0).sum(axis=1) / n_t
+        nt1 = np.maximum(n_t, 1)
+        tm = np.where(tok, t, 0.0).sum(axis=1) / nt1
+        em = np.where(tok, energy, 0.0).sum(axis=1) / nt1
         dt = np.where(tok, t - tm[:, None], 0.0)
         de = np.where(tok, energy - em[:, None], 0.0)
-        sxx = (dt * dt).sum(axis=1)
-        slope = (dt * de).sum(axis=1) / sxx
+        after = (
+            tok & (np.arange(energy.shape[1])[None, :] >= split[:, None]) & (split >= 0)[:, None]
+        )
+        am = after.sum(axis=1) / nt1
+        da = np.where(tok, after - am[:, None], 0.0)
+        stt, saa = (dt * dt).sum(axis=1), (da * da).sum(axis=1)
+        sta, ste, sae = (dt * da).sum(axis=1), (dt * de).sum(axis=1), (da * de).sum(axis=1)
+        joint = saa > 0.5  # both regimes hold days with a temperature
+        sxx = np.where(joint, stt - sta * sta / np.where(joint, saa, 1.0), stt)
+        slope = np.where(joint, ste - sta * sae / np.where(joint, saa, 1.0), ste) / sxx
         good = (n_t >= opts.min_days) & (sxx > 1e-12)
+        see = (de * de).sum(axis=1)
+        see = np.where(joint, see - sae * sae / np.where(joint, saa, 1.0), see)
+        res["temperature_corr"] = np.where(
+            good, np.where(see > _TINY * (em * em) * n_t, slope * np.sqrt(sxx / see), 0.0), np.nan
+        )
         res["temperature_sensitivity"] = np.where(good, slope, np.nan)
         res["temperature_sensitivity_rel"] = np.where(good & (em > 0), slope / em, np.nan)
 
@@ -702,8 +745,10 @@ def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res) -> None
 def _step(energy, ok, n_ok, res):
     """Best upward least-squares split of daily energy.
 
-    Returns the onset day index (NaN if none) and the mean daily energy
-    before and after the split [kWh].
+    Returns the onset day index (NaN if none), the mean daily energy
+    before and after the split [kWh], and the first day after the best
+    upward split whatever its size (-1 if none), which the temperature
+    regression takes as a regime change.
     """
     m, n_days = energy.shape
     e0 = np.where(ok, energy, 0.0)
@@ -715,7 +760,8 @@ def _step(energy, ok, n_ok, res):
     m1 = s1 / np.maximum(c1, 1)
     m2 = s2 / np.maximum(c2, 1)
     gain = c1 * c2 / np.maximum(n, 1) * (m2 - m1) ** 2
-    allowed = (c1 >= MIN_SEGMENT_DAYS) & (c2 >= MIN_SEGMENT_DAYS) & ok[:, 1:] & (m2 > m1)
+    seg = _step_segment(n_days)
+    allowed = (c1 >= seg) & (c2 >= seg) & ok[:, 1:] & (m2 > m1)
     gain = np.where(allowed, gain, -1.0)
     k = np.argmax(gain, axis=1) if n_days > 1 else np.zeros(m, dtype=np.int64)
     found = gain[np.arange(m), k] > 0 if n_days > 1 else np.zeros(m, dtype=bool)
@@ -733,7 +779,52 @@ def _step(energy, ok, n_ok, res):
     res["step_ratio"] = np.where(enough, ratio, np.nan)
     res["step_fit"] = np.where(enough, fit, np.nan)
     onset = found & enough & (ratio >= ONSET_MIN_RATIO) & (fit >= ONSET_MIN_FIT)
-    return np.where(onset, k + 1.0, np.nan), before, after
+    split = np.where(found & enough, k + 1, -1)
+    return np.where(onset, k + 1.0, np.nan), before, after, split
+
+
+def _base_step(dmin, energy, ok) -> np.ndarray:
+    """Step of the base load: median daily minimum after / before its best upward split.
+
+    Returns the ratio and the rise [kW] (0 without an upward split).
+
+    The split is the least-squares one of the daily minimum (at least
+    ``_step_segment`` complete days each side, as the step of daily energy); medians of the two
+    segments ignore short dips and spikes (holidays, maintenance). The
+    before-median is floored at 1 % of the mean load so a load off at night
+    stays finite. 1 when there is no upward split, NaN with too few days.
+    """
+    valid = ~np.isnan(dmin)
+    n_valid = valid.sum(axis=1)
+    m, n_days = dmin.shape
+    enough = n_valid >= 2 * MIN_SEGMENT_DAYS
+    if n_days < 2 * MIN_SEGMENT_DAYS:
+        return np.where(enough, 1.0, np.nan), np.where(enough, 0.0, np.nan)
+    d0 = np.where(valid, dmin, 0.0)
+    c = np.cumsum(valid, axis=1)
+    s = np.cumsum(d0, axis=1)
+    n, total = c[:, -1:], s[:, -1:]
+    c1, s1 = c[:, :-1], s[:, :-1]
+    c2, s2 = n - c1, total - s1
+    m1, m2 = s1 / np.maximum(c1, 1), s2 / np.maximum(c2, 1)
+    gain = c1 * c2 / np.maximum(n, 1) * (m2 - m1) ** 2
+    seg = _step_segment(n_days)
+    allowed = (c1 >= seg) & (c2 >= seg) & valid[:, 1:] & (m2 > m1)
+    gain = np.where(allowed, gain, -1.0)
+    k = np.argmax(gain, axis=1)
+    found = gain[np.arange(m), k] > 0
+    late = np.arange(n_days)[None, :] > k[:, None]
+    lo = np.sort(np.where(late, np.nan, dmin), axis=1)
+    hi = np.sort(np.where(late, dmin, np.nan), axis=1)
+    before = _sorted_quantile(lo, (valid & ~late).sum(axis=1), 0.5)
+    after = _sorted_quantile(hi, (valid & late).sum(axis=1), 0.5)
+    mean_kw = np.where(ok, energy, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1) / 24.0
+    ratio = after / np.maximum(before, 0.01 * mean_kw)
+    up = found & (ratio > 1.0)
+    return (
+        np.where(enough, np.where(up, ratio, 1.0), np.nan),
+        np.where(enough, np.where(up, after - before, 0.0), np.nan),
+    )
 
 
 def _refine_onset(onset, xh, ok, before, after, daily_row) -> np.ndarray:

@@ -124,7 +124,7 @@ _F = [
         "class; large households and 24-hour shops exceed their peers too, but by less and "
         "with a varying, day-peaked shape, so this reads together with the shape features.",
         "high",
-        "{value:.1f}x the median load of its peer group",
+        "{value:.1f}x the median load of its {peer} peers",
     ),
     Feature(
         "contract_utilisation",
@@ -274,12 +274,15 @@ _F = [
     Feature(
         "temperature_sensitivity",
         "kWh/day/K",
-        "Least-squares slope of daily energy on the daily mean outdoor temperature "
-        "(NaN without weather).",
+        "Least-squares slope of daily energy on the daily mean outdoor temperature, fitted "
+        "jointly with a level shift at the best upward split of the daily energy (the split "
+        "of step_ratio), so that only day-to-day weather within each regime moves it (NaN "
+        "without weather).",
         "Coal-to-electricity heating uses more on cold days (strongly negative), "
         "aquaculture and air-conditioned loads more on warm days (positive); a rig's "
         "consumption hardly depends on the weather (fans add a fraction of a percent "
-        "per K).",
+        "per K). Without the level shift a rig switched on in autumn, while the weather "
+        "cools, would pass for electric heating (-8 %/K).",
         "none",
         "{value:+.1f} kWh/day per degC warmer",
         _PRISM_REF,
@@ -293,6 +296,21 @@ _F = [
         "aerators, near 0 for a rig.",
         "none",
         "{value:+.1%} per degC warmer",
+        _PRISM_REF,
+    ),
+    Feature(
+        "temperature_corr",
+        "1",
+        "Partial correlation of daily energy with the daily mean outdoor temperature, with "
+        "the level shift of temperature_sensitivity held fixed (NaN without weather; 0 when "
+        "the daily energy does not vary).",
+        "Scale-free companion of temperature_sensitivity_rel: electric heating follows the "
+        "cold day by day (-0.7 to -1), pond aerators, refrigeration and cooling the warmth "
+        "(positive); a rig's daily energy is flat, and a price-driven rig's off days do not "
+        "follow the weather, so its slope is noise and its correlation near 0. A load is "
+        "weather-driven only when both are clearly away from 0.",
+        "none",
+        "daily energy correlates {value:+.2f} with outdoor temperature",
         _PRISM_REF,
     ),
     Feature(
@@ -330,6 +348,36 @@ _F = [
         "little. The onset date is reported when step_ratio >= 1.5 and step_fit >= 0.5.",
         "high",
         "the step explains {value:.0%} of the daily variation",
+        _STEP_REF,
+    ),
+    Feature(
+        "base_step_ratio",
+        "1",
+        "Median daily minimum hourly load after the best upward least-squares split of the "
+        "daily minima (at least 7 complete days each side) divided by the median before it "
+        "(floored at 1 % of mean_kw); 1 when there is no upward split.",
+        "Rigs added to a factory, shop or farm raise the floor of the load for good, even "
+        "when a shift pattern hides them in the daily energy; holidays, weekends and "
+        "maintenance stops lower the daytime load for days but leave the nightly floor, and "
+        "medians ignore short dips. Electric night heating lifts the floor too, but with the "
+        "cold (temperature_sensitivity).",
+        "high",
+        "base load stepped up to {value:.1f}x its earlier level",
+        _STEP_REF,
+    ),
+    Feature(
+        "base_step_vs_peer",
+        "1",
+        "Rise of the base load at the split of base_step_ratio (median daily minimum after "
+        "minus before [kW]) divided by the median mean_kw of the meter's peer group "
+        "(as level_vs_peer); 0 when there is no upward split.",
+        "New constant power in units of what a peer uses: rigs switched on in a home add "
+        "3-30x a household's mean load for good, rigs hidden in a factory 0.5-3x a "
+        "factory's; the floor of an ordinary load wanders by a few percent of its peers' "
+        "level. Together with level_vs_peer it measures excess consumption: against the "
+        "peers, or against the meter's own past.",
+        "high",
+        "a constant {value:.1f}x the median load of its {peer} peers appeared",
         _STEP_REF,
     ),
     Feature(
@@ -831,6 +879,7 @@ def _assemble(out, meter_ids, cal, groups, ref, min_group_size, contracted, min_
         )
         not_computed["temperature_sensitivity"] = reason
         not_computed["temperature_sensitivity_rel"] = reason
+        not_computed["temperature_corr"] = reason
     if not cal.heating.any() or cal.heating.all():
         not_computed["heating_season_ratio"] = (
             "the time span does not cover days both inside and outside the heating season"
@@ -873,6 +922,9 @@ def _assemble(out, meter_ids, cal, groups, ref, min_group_size, contracted, min_
     median = np.full(n, ref.overall[0]) if groups is None else ref.lookup(groups)[0].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         feats[:, fcol["level_vs_peer"]] = np.where(median > 0, mean_kw / median, np.nan)
+        feats[:, fcol["base_step_vs_peer"]] = np.where(
+            median > 0, out[:, col["_base_step_kw"]] / median, np.nan
+        )
 
     # features a status does not keep
     for st, keep in _ONLY.items():
@@ -921,6 +973,7 @@ _NAN_REASONS = {
     "day_to_day_variability": "needs 7 pairs of consecutive complete days",
     "temperature_sensitivity": "fewer than min_days complete days with a temperature",
     "temperature_sensitivity_rel": "fewer than min_days complete days with a temperature",
+    "temperature_corr": "fewer than min_days complete days with a temperature",
     "heating_season_ratio": "needs 7 complete days inside and 7 outside the heating season",
     "intermittency": "needs 7 pairs of consecutive complete days",
     "night_day_ratio": "no complete day",

@@ -89,13 +89,13 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "unsupervised": DetectorSpec(
         UnsupervisedDetector,
-        1,
+        2,
         False,
         "direction-aware robust z-scores within peer groups",
     ),
     "supervised": DetectorSpec(
         SupervisedDetector,
-        1,
+        2,
         True,
         "positive-unlabelled learning on inspection labels (bagged logistic regressions and "
         "nearest labelled neighbours), calibrated probabilities",

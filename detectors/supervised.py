@@ -90,6 +90,15 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         Also learn from the robust z-scores of the features without a
         suspicious direction (temperature sensitivity, night-length
         correlation, idle days, ...), which tell confounders apart.
+    prior_weight : float in [0, 1], default 0.5
+        Share of the prior's own anomaly in the ranking score ``f`` (the rest
+        is the mean of the two learners). A third of the miners labelled
+        cannot stand for every disguise and population; the prior's physics
+        keeps them ranked where the labels are silent. 0: learners only.
+    prior_saturation : float, default 1.0
+        The prior's anomaly ``a`` (in units of its training 99th-percentile
+        spread) enters as ``a / (a + prior_saturation)``, which keeps the order
+        of the strongest anomalies instead of tying them near 1.
     threshold : float, default 0.5
         Flag a meter when ``P(mining) > threshold``.
     pos_label, neg_label : default 1, 0
@@ -132,6 +141,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         C=100.0,
         n_neighbors=10,
         context=True,
+        prior_weight=0.5,
+        prior_saturation=1.0,
         threshold=0.5,
         pos_label=1,
         neg_label=0,
@@ -146,6 +157,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         self.C = C
         self.n_neighbors = n_neighbors
         self.context = context
+        self.prior_weight = prior_weight
+        self.prior_saturation = prior_saturation
         self.threshold = threshold
         self.pos_label = pos_label
         self.neg_label = neg_label
@@ -231,7 +244,13 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{owner}: {name} must be an int >= 1, got {v!r}.")
-        for name in ("unlabelled_ratio", "C"):
+        w = self.prior_weight
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not 0.0 <= w <= 1.0:
+            raise ValueError(
+                f"{owner}: prior_weight must be a share in [0, 1], got {w!r}; 0 ranks by the "
+                "learners alone."
+            )
+        for name in ("unlabelled_ratio", "C", "prior_saturation"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or v <= 0:
                 raise ValueError(f"{owner}: {name} must be a number > 0, got {v!r}.")
@@ -348,7 +367,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         self.train_positive_ = pos.copy()
         # A meter in every bag (an inspected non-miner) has no out-of-bag vote.
         bag = np.where(oob_n > 0, oob_sum / np.maximum(oob_n, 1), self._bag_score(Z))
-        self.oob_score_ = 0.5 * (bag + self._neighbour_share(Z, exclude_self=True))
+        self.oob_score_ = self._blend(bag, self._neighbour_share(Z, exclude_self=True), Z)
 
     def _bag_score(self, Z: np.ndarray) -> np.ndarray:
         return np.mean([m.predict_proba(Z)[:, 1] for m in self.models_], axis=0)
@@ -373,7 +392,21 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         return out
 
     def _raw_score(self, Z: np.ndarray) -> np.ndarray:
-        return 0.5 * (self._bag_score(Z) + self._neighbour_share(Z))
+        return self._blend(self._bag_score(Z), self._neighbour_share(Z), Z)
+
+    def _blend(self, bag: np.ndarray, near: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """Mean of the two learners and, with ``prior_weight``, the prior's own score.
+
+        A few dozen confirmed miners cannot stand for every disguise; the prior's
+        anomaly (last input column, in units of its training spread) keeps the
+        physics in the ranking where the labels are silent.
+        """
+        w = float(self.prior_weight) if self.prior_ is not None else 0.0
+        learned = 0.5 * (bag + near)
+        if w == 0.0:
+            return learned
+        a = np.maximum(Z[:, -1], 0.0)
+        return (1.0 - w) * learned + w * a / (a + self.prior_saturation)
 
     def _calibrate(self, pos: np.ndarray) -> None:
         """Elkan-Noto: ``c = P(labelled | mining)``, then ``P(mining | x)`` by PU likelihood.

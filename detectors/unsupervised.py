@@ -13,9 +13,11 @@ both: the evidence of excess (the level against the peers) and the evidence
 of shape (flatness, night use, a lasting step, ...) are combined by a
 geometric mean, which stays near 0 when either is missing. A telecom base
 station is as flat as a rig but uses what its peers use; a large household
-uses as much as a small rig but in a household's rhythm. Features that
-explain a load by something else (weather-following heating, weeks of
-vacancy) and departures in the innocent direction count against the shape.
+uses as much as a small rig but in a household's rhythm. Excess is also new
+constant power against the meter's own past (a rig hidden on a factory's
+shift load). Departures in the innocent direction count against the shape,
+and a load that follows the weather (electric heating, pond aerators,
+refrigeration) is explained by it: its anomaly shrinks to 0.
 
 Scores are computed meter by meter against statistics frozen in :meth:`fit`,
 so a meter's score never depends on which other meters are in the batch.
@@ -44,27 +46,40 @@ DEFAULT_LOG_SCALE = (
     "level_vs_peer",
     "night_day_ratio",
     "step_ratio",
+    "base_step_ratio",
+    "base_step_vs_peer",
     "heating_season_ratio",
 )
 """Named features compared on a log scale: ratios of two loads, where 4x and 60x
 differ as much as 0.25x and 4x (used when ``log_columns`` is None)."""
 
-DEFAULT_EXCESS = ("level_vs_peer",)
-"""Named features that measure *excess* consumption against the peers (used when
-``excess`` is None). ``mean_kw`` repeats the level within a peer group and
+DEFAULT_EXCESS = ("level_vs_peer", "base_step_vs_peer")
+"""Named features that measure *excess* consumption (used when ``excess`` is None):
+against the peers (``level_vs_peer``) or against the meter's own past (new
+constant power, ``base_step_vs_peer``, which finds rigs added to a factory's
+shift load). ``mean_kw`` repeats the level within a peer group and
 ``contract_utilisation`` is a shape measure (mean over contracted peak)."""
 
-DEFAULT_EXONERATE = {"temperature_sensitivity_rel": "both", "idle_day_share": "high"}
-"""``{feature: direction}`` of named features whose unusual values explain a load
-by something other than mining (used when ``exonerate`` is None): following
-the weather (electric heating, pond aerators; "both" signs) and weeks of
-idleness (vacant homes)."""
+DEFAULT_EXONERATE = {"temperature_sensitivity_rel": "both"}
+"""``{feature: direction}`` of named features whose values away from 0 explain a
+load by something other than mining (used when ``exonerate`` is None): following
+the weather (electric heating negative, pond aerators and refrigeration
+positive; "both" signs), gated by ``temperature_corr`` (:data:`DEFAULT_GATES`)
+so that a noisy slope alone does not exonerate. Weeks of idleness do not: a rig
+switched on partway makes the days before it look idle, and a vacant home
+lacks the excess anyway."""
 
-DEFAULT_GATES = {"night_day_ratio": "valley_night_cv", "valley_share": "valley_night_cv"}
+DEFAULT_GATES = {
+    "night_day_ratio": "valley_night_cv",
+    "valley_share": "valley_night_cv",
+    "temperature_sensitivity_rel": "temperature_corr",
+}
 """``{feature: gate}`` among named features (used when ``gates`` is None): the
 feature's evidence counts at most as much as the gate's. Night use points to
 mining only when the nightly energy is constant: storage heaters follow the
-weather and electric cars charge on some nights only (valley_night_cv)."""
+weather and electric cars charge on some nights only (valley_night_cv). The
+weather explains a load only when the daily energy also correlates with the
+temperature (temperature_corr), not just slopes with it."""
 
 _NOT_SHAPE = ("mean_kw", "contract_utilisation")  # repeat the level; no extra shape evidence
 
@@ -80,10 +95,14 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
     a gated column's evidence is capped by its gate's: ``min(e_ij, max(e_ig, 0))``.
 
     - With ``excess`` columns ``X``: excess ``E = sum_{j in X} max(e_ij, 0)``,
-      shape ``S = max(sum_{j not in X} e_ij - sum_k w_k clip(u_k z_ik, 0, cap), 0)``
-      where ``k`` runs over the ``exonerate`` columns with direction ``u_k``
-      (``|z|`` for "both"), and the anomaly is ``sqrt(E S)``, a geometric
-      mean that needs both.
+      shape ``S = max(sum_{j not in X} e_ij, 0)``, and the anomaly is
+      ``sqrt(E S) r``: a geometric mean that needs both, times the share
+      ``r = clip((hi - x) / (hi - lo), 0, 1)`` of the load *not* explained
+      otherwise. ``x = sum_k w_k clip(u_k x_ik / s_k, 0, cap)`` runs over the
+      ``exonerate`` columns with direction ``u_k`` (``|.|`` for "both"),
+      measured from 0 (a rig's value) in the pooled robust scale ``s_k``; a
+      gated exonerate column counts at most as much as its gate (same
+      direction). ``(lo, hi) = exonerate_range``.
     - Without: the anomaly is ``sum_j e_ij`` (e.g. on a NumPy array).
 
     ``score_samples = -anomaly`` (higher = more normal).
@@ -111,17 +130,23 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         Columns measuring excess consumption. None: :data:`DEFAULT_EXCESS`
         among the named columns; empty: plain sum of the evidence.
     exonerate : None or dict, default None
-        ``{column: "high" | "low" | "both"}``: unusual values in that
-        direction subtract from the shape evidence. None:
+        ``{column: "high" | "low" | "both"}``: values away from 0 in that
+        direction explain the load by something other than mining (0 must be
+        what a rig shows, as for the weather response). None:
         :data:`DEFAULT_EXONERATE` among the named columns.
     gates : None or dict, default None
-        ``{column: gate column}``: a column's evidence is capped by the gate's
-        (both must point to mining). None: :data:`DEFAULT_GATES` among the
-        named columns; ``{}``: no gates.
+        ``{column: gate column}``: a column's evidence (or exoneration) is
+        capped by the gate's (both must point the same way). None:
+        :data:`DEFAULT_GATES` among the named columns; ``{}``: no gates.
     counter : float, default 1.0
         Weight of departures in the innocent direction (0: ignore them).
     cap : float, default 8.0
         Largest evidence of one feature [robust standard deviations].
+    exonerate_range : (float, float), default (1.0, 3.0)
+        Exoneration [pooled robust standard deviations] below which a load
+        is not explained at all, and from which it is explained fully (the
+        anomaly becomes 0): within one standard deviation of a rig's 0 is
+        noise, three is the usual outlier bound of a robust z-score.
     contamination : float, default 0.02
         Share of the training meters flagged: ``offset_`` is that quantile of
         the training scores. The default, 2 % of the meters, is an
@@ -166,6 +191,7 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         gates=None,
         counter=1.0,
         cap=8.0,
+        exonerate_range=(1.0, 3.0),
         contamination=0.02,
     ):
         self.directions = directions
@@ -178,6 +204,7 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         self.gates = gates
         self.counter = counter
         self.cap = cap
+        self.exonerate_range = exonerate_range
         self.contamination = contamination
 
     # -- fitting -------------------------------------------------------------------
@@ -247,6 +274,17 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
             raise ValueError(
                 f"{name}: cap must be a positive number of robust standard deviations, "
                 f"got {self.cap!r}."
+            )
+        r = self.exonerate_range
+        if (
+            not isinstance(r, tuple | list)
+            or len(r) != 2
+            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in r)
+            or not 0 <= r[0] < r[1]
+        ):
+            raise ValueError(
+                f"{name}: exonerate_range must be (lo, hi) with 0 <= lo < hi robust standard "
+                f"deviations, got {r!r}; e.g. (1.0, 3.0)."
             )
 
     def _flags(self, given, default, names, what) -> np.ndarray:
@@ -365,15 +403,35 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         if not self.excess_.any():
             return e[:, self.used_].sum(axis=1)
         excess = np.maximum(e[:, self.excess_], 0.0).sum(axis=1)
-        shape = e[:, self.used_ & ~self.excess_].sum(axis=1) - self._exoneration(z)
-        return np.sqrt(excess * np.maximum(shape, 0.0))
+        shape = e[:, self.used_ & ~self.excess_].sum(axis=1)
+        lo, hi = self.exonerate_range
+        explained = np.clip((hi - self._exoneration(X)) / (hi - lo), 0.0, 1.0)
+        return np.sqrt(excess * np.maximum(shape, 0.0)) * explained
 
-    def _exoneration(self, z: np.ndarray) -> np.ndarray:
+    def _exoneration(self, X: np.ndarray) -> np.ndarray:
+        """Robust standard deviations by which the exonerating features leave 0.
+
+        Measured from 0 (a rig's weather response), in the pooled robust
+        scale, not from the peer median: a flat rig among weather-driven farms
+        departs from its peers *towards* mining.
+        """
         u = self.exonerate_
         if not u.any():
-            return np.zeros(len(z))
-        zz = np.where(np.isnan(z), 0.0, z)
+            return np.zeros(len(X))
+        feat = self._feature_mask()
+        scale = np.ones(self.n_features_in_)
+        scale[feat] = self.stats_.scale[-1]
+        zz = self._scaled(X) / scale
+        zz = np.where(np.isnan(zz), 0.0, zz)
         signed = np.where(u == 2, np.abs(zz), np.where(u == 0, 0.0, u * zz))
+        # A gated exoneration counts only as far as its gate agrees in the same direction.
+        g = self.gates_
+        rows = np.flatnonzero((g >= 0) & (u != 0))
+        if len(rows):
+            gz = zz[:, g[rows]]
+            gs = np.where(u[rows] == 2, np.abs(gz), u[rows] * gz)
+            same = (u[rows] != 2) | (np.sign(gz) == np.sign(zz[:, rows]))
+            signed[:, rows] = np.minimum(signed[:, rows], np.where(same, gs, 0.0))
         return (np.clip(signed, 0.0, self.cap) * self.weights_).sum(axis=1)
 
     def evidence(self, X) -> np.ndarray:

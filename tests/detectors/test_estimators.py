@@ -35,6 +35,11 @@ def _features(n=60, seed=0):
     """Feature table with the registry's columns: ordinary meters plus 4 flat, high ones."""
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(rng.normal(1.0, 0.1, (n, len(FEATURES))), columns=list(FEATURES))
+    # Weather response near 0 as for most loads (1 %/K would be electric heating,
+    # which exonerates a meter).
+    for col, sd in (("temperature_sensitivity", 0.1), ("temperature_sensitivity_rel", 0.003)):
+        X[col] = rng.normal(0.0, sd, n)
+    X["temperature_corr"] = rng.normal(0.0, 0.1, n)
     X["peer_group"] = np.arange(n) % 2
     X.loc[:3, ["level_vs_peer", "load_factor", "base_load_ratio", "plateau_share"]] = 5.0
     return X

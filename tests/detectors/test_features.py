@@ -224,7 +224,40 @@ def test_nan_feature_is_named_in_status():
     assert np.isnan(r.weekly_periodicity)
 
 
+def test_base_step_of_the_step_meter(small):
+    f = small[1]
+    r = f.loc["step"]
+    assert r.base_step_ratio == pytest.approx(6.0)  # nightly floor 0.5 -> 3 kW
+    ok = f.status.str.startswith("ok")
+    peer = f.loc[ok, "mean_kw"].median()  # one peer group: every usable meter
+    assert r.base_step_vs_peer == pytest.approx(2.5 / peer)
+    assert f.loc["flat", "base_step_ratio"] == 1.0
+    assert f.loc["flat", "base_step_vs_peer"] == 0.0
+
+
+def test_a_week_away_over_a_holiday_is_not_a_step():
+    # 60 days: a household at 10 % of its use for the first 6 days (golden week), then
+    # normal. A regime must last 14 days, so the best split keeps the holiday in a
+    # mostly normal fortnight and explains too little (fit about 0.37 < 0.5).
+    days = 60
+    home = np.tile(np.where((HOD >= 7) & (HOD < 23), 0.6, 0.2), days)
+    home[: 6 * 24] *= 0.1
+    f = extract_features(make_ds({"home": home}))
+    assert pd.isna(f.loc["home", "onset_date"])
+    assert f.loc["home", "step_fit"] < 0.5
+
+
 # -- temperature, heating season, valley hours ---------------------------------------
+
+
+def test_a_rig_switched_on_as_it_cools_is_not_weather_driven():
+    # Rigs from day 10 while the weather cools: a plain slope would read -0.4 kWh/day/K
+    # per kWh; fitted with the step's level shift, neither regime follows the weather.
+    temp = np.linspace(10.0, -10.0, DAYS) + np.where(np.arange(DAYS) % 2, 1.0, -1.0)
+    weather = pd.DataFrame({"date": pd.date_range(START, periods=DAYS), "temp_c": temp})
+    f = extract_features(make_ds({"step": STEP}), weather=weather)
+    assert f.loc["step", "temperature_sensitivity"] == pytest.approx(0.0, abs=1e-9)
+    assert f.loc["step", "temperature_corr"] == 0.0
 
 
 def test_temperature_sensitivity_and_attrs():
@@ -237,6 +270,8 @@ def test_temperature_sensitivity_and_attrs():
     mean_daily = 24.0 * (1.0 + 0.1 * 10.0)
     assert f.loc["heat", "temperature_sensitivity_rel"] == pytest.approx(-2.4 / mean_daily)
     assert f.loc["flat", "temperature_sensitivity"] == pytest.approx(0.0, abs=1e-9)
+    assert f.loc["heat", "temperature_corr"] == pytest.approx(-1.0)
+    assert f.loc["flat", "temperature_corr"] == 0.0  # no variation: no correlation
     assert "temperature_sensitivity" not in f.attrs["not_computed"]
     g = extract_features(ds)
     assert g["temperature_sensitivity"].isna().all()
@@ -508,7 +543,7 @@ def test_registry_drives_the_kernel_and_is_complete():
         assert isinstance(f, Feature) and f.name == name
         assert f.unit and f.definition.endswith(".") and f.why.endswith(".")
         assert f.suspicious in {"high", "low", "none"}
-        assert f.phrase.format(value=0.5)  # a valid template
+        assert f.phrase.format(value=0.5, peer="residential")  # a valid template
 
 
 def test_docs_are_in_sync_with_the_registry():

@@ -28,9 +28,16 @@ def test_phrase_fills_value_and_peer():
     assert phrase("unknown", 1.2345, features=FEATS) == "unknown 1.23"
 
 
+def test_phrase_names_the_peer_group():
+    assert phrase("level_vs_peer", 6.3, peer="residential") == (
+        "6.3x the median load of its residential peers"
+    )
+
+
 def test_phrase_names_the_peer_group_when_the_template_does_not():
-    text = phrase("level_vs_peer", 6.3, peer="residential")
-    assert text.startswith("6.3x") and text.endswith("(residential)")
+    old = Feature("level_vs_peer", "1", "d", "w", "high", "{value:.1f}x its peer group")
+    text = phrase("level_vs_peer", 6.3, peer="residential", features={"level_vs_peer": old})
+    assert text == "6.3x its peer group (residential)"
 
 
 def test_every_registry_phrase_formats():
