@@ -481,7 +481,9 @@ class PeerReference:
         such as ``district`` or ``building_use``).
     min_group_size : int
         A group's median is used only when it has this many meters; else
-        the next coarser group (dropping the last column), finally all meters.
+        the next coarser group (dropping the last column). Groups of the
+        coarsest column (the customer class) need only :data:`CLASS_MIN_SIZE`
+        meters; below that, all meters.
     overall : tuple of (float, int)
         ``(median mean_kw [kW], number of meters)`` over all meters.
     levels : dict
@@ -559,11 +561,11 @@ class PeerReference:
         done = np.zeros(len(groups), dtype=bool)
         for k in range(k_max, 0, -1):  # finest first
             cols = list(self.columns[:k])
-            table = {
-                key: m
-                for key, (m, n) in self.levels.get(k, {}).items()
-                if n >= self.min_group_size
-            }
+            # A customer class is a peer group in its own right: a registered data
+            # centre compared with all meters would be thousands of times "too high".
+            # So the coarsest level needs only CLASS_MIN_SIZE meters.
+            need = self.min_group_size if k > 1 else min(self.min_group_size, CLASS_MIN_SIZE)
+            table = {key: m for key, (m, n) in self.levels.get(k, {}).items() if n >= need}
             if not table:
                 continue
             ref_keys = [_SEP.join(key) for key in table]
@@ -582,6 +584,9 @@ class PeerReference:
             pd.Series(label, index=groups.index, dtype=object),
         )
 
+
+CLASS_MIN_SIZE = 2
+"""Meters a group of the coarsest level (the customer class) needs to be used."""
 
 _SEP = "\x1f"  # joins the values of a group key into one hashable string
 

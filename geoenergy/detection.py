@@ -45,8 +45,8 @@ __all__ = [
 DETECTOR_NAMES = ("rule", "unsupervised")
 """Built-in detectors that need no labels; ``detect`` fits them on the data it scores."""
 
-#: Peer columns handed to the detectors: the class, then the spatial peer group.
-PEER_COLUMNS = ("customer_class", "peer_group")
+#: Peer columns handed to the detectors, coarsest first: the class, then the class in the district.
+PEER_COLUMNS = ("customer_class", "district")
 
 
 @dataclass
