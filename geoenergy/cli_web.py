@@ -155,9 +155,10 @@ def serve(
     tile_url: Annotated[
         str,
         typer.Option(
-            help="Basemap tile URL template with {z}/{x}/{y} for the small maps, or 'none'."
+            help="Basemap tile URL template with {z}/{x}/{y} for the small maps (e.g. an "
+            "intranet tile server), or 'none' (default: no basemap, nothing leaves the network)."
         ),
-    ] = "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    ] = "none",
     published: Annotated[
         Path | None,
         typer.Option(help="Published site to serve under /maps/ (default WORKSPACE/published)."),

@@ -30,7 +30,9 @@ __all__ = [
 
 log = logging.getLogger("geoenergy.web")
 
-#: Basemap tiles of the small maps (pass ``tile_url=None`` for none, e.g. offline).
+#: An example basemap (OpenStreetMap). Not the default: without a configured tile
+#: server the small maps draw on a plain background and the app makes no request
+#: outside its own host.
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
 #: Lifetime of a login. [s]
@@ -99,7 +101,7 @@ def create_app(
     published_dir: str | Path | None = None,
     https_only: bool = False,
     same_site: str = "lax",
-    tile_url: str | None = DEFAULT_TILE_URL,
+    tile_url: str | None = None,
     tile_attribution: str = DEFAULT_TILE_ATTRIBUTION,
     login_limits: LoginLimits | None = None,
     password_hasher=None,
@@ -128,7 +130,7 @@ def create_app(
         SameSite attribute of the session cookie.
     tile_url : str or None
         Basemap tile URL template of the small maps, ``{z}/{x}/{y}``; None for
-        no basemap (offline; points and hotspots are still drawn).
+        no basemap (the default; points and hotspots are still drawn).
     tile_attribution : str
         Attribution shown with the tiles.
     login_limits : LoginLimits, optional
