@@ -1,6 +1,6 @@
 """Benchmark: load-signature feature extraction, against tsfresh and a single NumPy pass.
 
-Ours: :func:`detectors.features.extract_features` (23 features, status and
+Ours: :func:`detectors.features.extract_features` (26 features, status and
 onset date per meter).
 
 1. **Streamed, city scale** (default 100,000 meters x 365 days hourly,
