@@ -53,6 +53,7 @@ class State:
     workspace: Path | None = None
     db: str | None = None
     verbose: bool = False
+    dask_client: object = None
 
 
 state = State()
@@ -82,6 +83,32 @@ def _root(
     state.workspace = workspace
     state.db = db
     state.verbose = verbose
+    _connect_dask()
+
+
+def _connect_dask() -> None:
+    """Send dask work to the scheduler named by ``GEOENERGY_DASK_SCHEDULER``, if set.
+
+    The readings are read by the workers from the workspace folder, so it must
+    be on a file system the workers see at the same path.
+    """
+    address = os.environ.get("GEOENERGY_DASK_SCHEDULER", "").strip()
+    if not address or state.dask_client is not None:
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(
+            "GEOENERGY_DASK_SCHEDULER is set but dask.distributed is not installed; "
+            "`pip install distributed`, or unset the variable to compute locally."
+        ) from None
+    try:
+        state.dask_client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"cannot reach the dask scheduler {address} (GEOENERGY_DASK_SCHEDULER): {exc}. "
+            "Start it (`dask scheduler`) or unset the variable to compute locally."
+        ) from None
 
 
 def _workspace():

@@ -125,3 +125,6 @@ def _reset_cli_state():
         cli.state.workspace = cli.state.db = None
         cli.state.verbose = False
     yield
+    if cli is not None and cli.state.dask_client is not None:
+        cli.state.dask_client.close()
+        cli.state.dask_client = None

@@ -395,3 +395,34 @@ def test_layers_bad_study_area_option(ws_path, tmp_path, run):
     )
     assert code == 1
     assert "outside the study area" in err
+
+
+def test_dask_scheduler_from_the_environment(ingested, run, monkeypatch):
+    """GEOENERGY_DASK_SCHEDULER sends the readings work to a dask.distributed cluster."""
+    distributed = pytest.importorskip("distributed")
+    from geoenergy import cli
+
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        monkeypatch.setenv("GEOENERGY_DASK_SCHEDULER", cluster.scheduler_address)
+        code, _out, err = run("-w", ingested, "status")
+        assert code == 0, err
+        client = cli.state.dask_client
+        assert client is not None and client.scheduler.address == cluster.scheduler_address
+        from geoenergy.config import Workspace
+        from geoenergy.readings import open_readings
+
+        ds = open_readings(Workspace(ingested), resolution="hourly")
+        with distributed.get_task_stream(client) as stream:
+            total = ds.kwh.sum().compute()
+        assert float(total) == 3.0  # M1: 1 + 2 kWh; the -1 and "abc" rows were rejected
+        assert len(stream.data) > 0  # the tasks ran on the cluster's worker
+
+
+def test_dask_scheduler_unreachable_is_one_clear_error(ingested, run, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setenv("GEOENERGY_DASK_SCHEDULER", "tcp://127.0.0.1:9")
+    code, _out, err = run("-w", ingested, "status")
+    assert code == 1
+    assert "cannot reach the dask scheduler tcp://127.0.0.1:9" in " ".join(err.split())
