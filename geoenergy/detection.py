@@ -31,6 +31,7 @@ from geoenergy.errors import ConfigError, GeoEnergyError
 
 __all__ = [
     "DETECTOR_NAMES",
+    "PEER_COLUMNS",
     "DetectionResult",
     "active_model",
     "load_labels",
