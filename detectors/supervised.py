@@ -29,6 +29,9 @@ References
    positive and unlabeled examples. Pattern Recognition Letters 37, 201-209.
 .. [2] Elkan, C. and Noto, K. (2008). Learning classifiers from only positive
    and unlabeled data. Proceedings of the 14th ACM SIGKDD, 213-220.
+.. [3] Menon, A., van Rooyen, B., Ong, C. S. and Williamson, B. (2015).
+   Learning from corrupted binary labels via class-probability estimation.
+   Proceedings of the 32nd ICML, 125-134.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ __all__ = ["NoPositiveLabelsWarning", "SupervisedDetector"]
 
 _EPS = 1e-4  # keeps logit(score) finite for scores of exactly 0 or 1
 _CAP = 8.0  # [robust sd] clip of the evidence when there is no prior to provide it
+_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""Candidate shares of the prior in the blend for ``prior_weight="auto"``."""
+_CV_TOLERANCE = 0.01  # [AUC] a weight this close to the best that trusts the prior more wins
+_FALLBACK_WEIGHT = 0.5  # "auto" with fewer than two confirmed miners: nothing to validate on
 
 
 class NoPositiveLabelsWarning(UserWarning):
@@ -90,11 +97,19 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         Also learn from the robust z-scores of the features without a
         suspicious direction (temperature sensitivity, night-length
         correlation, idle days, ...), which tell confounders apart.
-    prior_weight : float in [0, 1], default 0.5
+    prior_weight : "auto" or float in [0, 1], default 0.5
         Share of the prior's own anomaly in the ranking score ``f`` (the rest
         is the mean of the two learners). A third of the miners labelled
         cannot stand for every disguise and population; the prior's physics
-        keeps them ranked where the labels are silent. 0: learners only.
+        keeps them ranked where the labels are silent. 0: learners only;
+        1: the prior's ranking (the learners still calibrate it). "auto":
+        chosen among 0, 0.25, 0.5, 0.75 and 1 by ``cv``-fold cross-validation
+        on the labelled meters (ties go to the prior); 0.5 with fewer than two
+        confirmed miners. Experimental: on the synthetic city it lifts the
+        worst population (AP 0.74 -> 0.81) but lowers the mean (0.945 ->
+        0.932), so it is not the default.
+    cv : int, default 5
+        Folds of that cross-validation (at most one per confirmed miner).
     prior_saturation : float, default 1.0
         The prior's anomaly ``a`` (in units of its training 99th-percentile
         spread) enters as ``a / (a + prior_saturation)``, which keeps the order
@@ -123,6 +138,11 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         ``c = P(labelled | mining)`` of the Elkan-Noto correction.
     oob_score_ : ndarray
         Out-of-bag score ``f`` of every training meter.
+    prior_weight_ : float
+        The prior's share in ``f`` that was used (chosen when "auto").
+    cv_scores_ : dict of float to float
+        Cross-validated PU AUC of the hidden labelled miners per candidate weight
+        (empty unless ``prior_weight="auto"`` had at least two confirmed miners).
     n_positive_, n_negative_, n_unlabelled_ : int
     fallback_ : bool
         True when no confirmed miner was given: scores come from ``prior_``.
@@ -142,6 +162,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         n_neighbors=10,
         context=True,
         prior_weight=0.5,
+        cv=5,
         prior_saturation=1.0,
         threshold=0.5,
         pos_label=1,
@@ -158,6 +179,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         self.n_neighbors = n_neighbors
         self.context = context
         self.prior_weight = prior_weight
+        self.cv = cv
         self.prior_saturation = prior_saturation
         self.threshold = threshold
         self.pos_label = pos_label
@@ -231,7 +253,9 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             )
         self.anomaly_scale_ = 1.0
         Z = self._inputs(X, fit=True)
-        self._fit_learners(Z, pos, neg)
+        rng = check_random_state(self.random_state)
+        self.prior_weight_, self.cv_scores_ = self._choose_prior_weight(Z, pos, neg, rng)
+        self._fit_learners(Z, pos, neg, rng)
         self._calibrate(pos)
         self.offset_ = 1.0 - float(self.threshold)
         return self
@@ -240,15 +264,17 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         owner = type(self).__name__
         if n < 2:
             raise ValueError(f"{owner} needs at least 2 meters, got n_samples={n}.")
-        for name in ("n_bags", "n_neighbors", "min_group_size"):
+        for name in ("n_bags", "n_neighbors", "min_group_size", "cv"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{owner}: {name} must be an int >= 1, got {v!r}.")
         w = self.prior_weight
-        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not 0.0 <= w <= 1.0:
+        if not (isinstance(w, str) and w == "auto") and (
+            isinstance(w, bool) or not isinstance(w, numbers.Real) or not 0.0 <= w <= 1.0
+        ):
             raise ValueError(
-                f"{owner}: prior_weight must be a share in [0, 1], got {w!r}; 0 ranks by the "
-                "learners alone."
+                f"{owner}: prior_weight must be 'auto' or a share in [0, 1], got {w!r}; 'auto' "
+                "chooses it by cross-validation on the labels, 0 ranks by the learners alone."
             )
         for name in ("unlabelled_ratio", "C", "prior_saturation"):
             v = getattr(self, name)
@@ -342,54 +368,91 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             self.anomaly_scale_ = float(hi) if hi > 0 else 1.0
         return np.column_stack([E, a / self.anomaly_scale_])
 
-    def _fit_learners(self, Z: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> None:
-        rng = check_random_state(self.random_state)
-        P = np.flatnonzero(pos)
-        pool = np.flatnonzero(~pos & ~neg)  # unlabelled
-        k = int(min(len(pool), max(1, round(self.unlabelled_ratio * len(P)))))
-        n = len(Z)
-        oob_sum, oob_n = np.zeros(n), np.zeros(n)
-        for _ in range(self.n_bags):
-            bag_p = rng.choice(P, len(P), replace=True)
-            # Inspected non-miners are certain negatives: every bag keeps them.
-            bag_u = np.r_[rng.choice(pool, k, replace=False) if k else [], np.flatnonzero(neg)]
-            bag_u = bag_u.astype(np.int64)
-            idx = np.r_[bag_p, bag_u]
-            target = np.r_[np.ones(len(bag_p)), np.zeros(len(bag_u))]
-            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
-            model.fit(Z[idx], target)
-            self.models_.append(model)
-            out = np.ones(n, dtype=bool)
-            out[idx] = False
-            oob_sum[out] += model.predict_proba(Z[out])[:, 1]
-            oob_n[out] += 1
+    def _fit_learners(self, Z, pos, neg, rng) -> None:
+        self.models_, oob = _bagged(Z, pos, neg, rng, self._bag_params())
         self.train_inputs_ = Z
         self.train_positive_ = pos.copy()
         # A meter in every bag (an inspected non-miner) has no out-of-bag vote.
-        bag = np.where(oob_n > 0, oob_sum / np.maximum(oob_n, 1), self._bag_score(Z))
+        bag = np.where(np.isnan(oob), self._bag_score(Z), oob)
         self.oob_score_ = self._blend(bag, self._neighbour_share(Z, exclude_self=True), Z)
+
+    def _bag_params(self) -> dict:
+        return {"n_bags": self.n_bags, "ratio": self.unlabelled_ratio, "C": self.C}
+
+    def _choose_prior_weight(self, Z, pos, neg, rng) -> tuple[float, dict]:
+        """The prior's share in the blend: fixed, or chosen by cross-validation on the labels.
+
+        With ``prior_weight="auto"`` the labelled meters are split into ``cv``
+        folds stratified on the verdict. Each fold's miners are hidden among
+        the unlabelled meters (as the real unlabelled miners are), the learners
+        are fitted on the rest, and each weight of ``_WEIGHTS`` is scored by
+        the ROC AUC of the hidden miners against the unlabelled and the fold's
+        inspected non-miners. The weight with the best mean AUC wins;
+        a weight within ``_CV_TOLERANCE`` of the best that trusts the prior more
+        wins instead, because a dozen labelled miners make a noisy judge and the
+        prior's physics does not depend on them.
+
+        Returns
+        -------
+        weight : float
+        scores : dict of float to float
+            Mean cross-validated PU AUC per candidate weight (empty unless "auto").
+        """
+        if self.prior_ is None:
+            return 0.0, {}
+        if not isinstance(self.prior_weight, str):
+            return float(self.prior_weight), {}
+        n_pos = int(pos.sum())
+        folds = min(int(self.cv), n_pos)
+        if folds < 2:
+            return _FALLBACK_WEIGHT, {}
+        from sklearn.model_selection import StratifiedKFold
+
+        labelled = np.flatnonzero(pos | neg)
+        strata = pos[labelled].astype(int)
+        if int((~pos[labelled]).sum()) < folds:
+            strata = np.ones_like(strata)  # too few non-miners to stratify on
+            from sklearn.model_selection import KFold
+
+            split = KFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1))
+        else:
+            split = StratifiedKFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1))
+        unlabelled = ~pos & ~neg
+        a = np.maximum(Z[:, -1], 0.0)
+        prior_score = a / (a + self.prior_saturation)
+        auc = {w: [] for w in _WEIGHTS}
+        for _train, test in split.split(labelled, strata):
+            held = labelled[test]
+            p_tr, n_tr = pos.copy(), neg.copy()
+            p_tr[held], n_tr[held] = False, False
+            if not p_tr.any() or not pos[held].any():
+                continue
+            models, _ = _bagged(Z, p_tr, n_tr, rng, self._bag_params(), oob=False)
+            bag = np.mean([m.predict_proba(Z)[:, 1] for m in models], axis=0)
+            near = _neighbour_share(Z, p_tr, Z, self.n_neighbors)
+            learned = 0.5 * (bag + near)
+            judge = unlabelled | np.isin(np.arange(len(Z)), held)
+            truth = pos[judge]
+            if truth.all():  # nothing to rank the hidden miners against
+                continue
+            for w in _WEIGHTS:
+                f = (1.0 - w) * learned + w * prior_score
+                auc[w].append(_pu_auc(truth, f[judge]))
+        if not auc[1.0]:
+            return _FALLBACK_WEIGHT, {}
+        scores = {w: float(np.mean(v)) for w, v in auc.items()}
+        best = max(scores.values())
+        weight = max(w for w, v in scores.items() if v >= best - _CV_TOLERANCE)
+        return float(weight), scores
 
     def _bag_score(self, Z: np.ndarray) -> np.ndarray:
         return np.mean([m.predict_proba(Z)[:, 1] for m in self.models_], axis=0)
 
     def _neighbour_share(self, Z: np.ndarray, *, exclude_self: bool = False) -> np.ndarray:
         """Share of confirmed miners among the nearest training meters (Euclidean)."""
-        T = self.train_inputs_
-        k = min(self.n_neighbors, len(T) - int(exclude_self))
-        if k < 1:
-            return np.zeros(len(Z))
-        out = np.empty(len(Z))
-        step = max(1, 2_000_000 // max(len(T), 1))  # bounds the distance block [floats]
-        tn = (T * T).sum(axis=1)
-        for lo in range(0, len(Z), step):
-            B = Z[lo : lo + step]
-            d = (B * B).sum(axis=1)[:, None] - 2.0 * B @ T.T + tn[None, :]
-            if exclude_self:
-                d[np.arange(len(B)), np.arange(lo, lo + len(B))] = np.inf
-            # Ties broken by training order (stable), so the result is reproducible.
-            near = np.argsort(d, axis=1, kind="stable")[:, :k]
-            out[lo : lo + step] = self.train_positive_[near].mean(axis=1)
-        return out
+        return _neighbour_share(
+            self.train_inputs_, self.train_positive_, Z, self.n_neighbors, exclude_self
+        )
 
     def _raw_score(self, Z: np.ndarray) -> np.ndarray:
         return self._blend(self._bag_score(Z), self._neighbour_share(Z), Z)
@@ -401,7 +464,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         anomaly (last input column, in units of its training spread) keeps the
         physics in the ranking where the labels are silent.
         """
-        w = float(self.prior_weight) if self.prior_ is not None else 0.0
+        w = self.prior_weight_ if self.prior_ is not None else 0.0
         learned = 0.5 * (bag + near)
         if w == 0.0:
             return learned
@@ -513,6 +576,67 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _bagged(Z, pos, neg, rng, params, *, oob: bool = True):
+    """Bagged PU logistic regressions and (``oob``) the out-of-bag mean (NaN: always in bag)."""
+    P = np.flatnonzero(pos)
+    pool = np.flatnonzero(~pos & ~neg)  # unlabelled
+    k = int(min(len(pool), max(1, round(params["ratio"] * len(P)))))
+    n = len(Z)
+    oob_sum, oob_n = np.zeros(n), np.zeros(n)
+    models = []
+    for _ in range(params["n_bags"]):
+        bag_p = rng.choice(P, len(P), replace=True)
+        # Inspected non-miners are certain negatives: every bag keeps them.
+        bag_u = np.r_[rng.choice(pool, k, replace=False) if k else [], np.flatnonzero(neg)]
+        bag_u = bag_u.astype(np.int64)
+        idx = np.r_[bag_p, bag_u]
+        target = np.r_[np.ones(len(bag_p)), np.zeros(len(bag_u))]
+        model = LogisticRegression(C=params["C"], class_weight="balanced", max_iter=1000)
+        model.fit(Z[idx], target)
+        models.append(model)
+        if oob:
+            out = np.ones(n, dtype=bool)
+            out[idx] = False
+            oob_sum[out] += model.predict_proba(Z[out])[:, 1]
+            oob_n[out] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return models, np.where(oob_n > 0, oob_sum / np.maximum(oob_n, 1), np.nan)
+
+
+def _neighbour_share(T, T_pos, Z, n_neighbors: int, exclude_self: bool = False) -> np.ndarray:
+    """Share of ``T_pos`` among the ``n_neighbors`` rows of ``T`` nearest each row of ``Z``."""
+    k = min(n_neighbors, len(T) - int(exclude_self))
+    if k < 1:
+        return np.zeros(len(Z))
+    out = np.empty(len(Z))
+    step = max(1, 2_000_000 // max(len(T), 1))  # bounds the distance block [floats]
+    tn = (T * T).sum(axis=1)
+    for lo in range(0, len(Z), step):
+        B = Z[lo : lo + step]
+        d = (B * B).sum(axis=1)[:, None] - 2.0 * B @ T.T + tn[None, :]
+        if exclude_self:
+            d[np.arange(len(B)), np.arange(lo, lo + len(B))] = np.inf
+        # Ties broken by training order (stable), so the result is reproducible.
+        near = np.argsort(d, axis=1, kind="stable")[:, :k]
+        out[lo : lo + step] = T_pos[near].mean(axis=1)
+    return out
+
+
+def _pu_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """ROC AUC of the hidden miners ``y`` against the rest (ties count half).
+
+    Under "labelled at random" the PU AUC is a linear function of the true AUC
+    [3]_, so it ranks weights the way the true AUC would; the PU average
+    precision does not (the unlabelled miners dominate it).
+    """
+    from scipy.stats import rankdata
+
+    r = rankdata(s)
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def _sigmoid(t: np.ndarray) -> np.ndarray:

@@ -128,3 +128,20 @@ def _reset_cli_state():
     if cli is not None and cli.state.dask_client is not None:
         cli.state.dask_client.close()
         cli.state.dask_client = None
+
+
+@pytest.fixture(scope="session")
+def _playwright():
+    """The session's one Playwright driver, ``(playwright, None)`` or ``(None, reason)``.
+
+    Playwright's sync API allows one driver per thread at a time: the review app's
+    and the web maps' browser fixtures both launch Chromium from this one.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        yield None, f"{exc} (pip install 'playwright>=1.45'; no `playwright install` needed)"
+        return
+    pw = sync_playwright().start()
+    yield pw, None
+    pw.stop()

@@ -129,3 +129,31 @@ def test_a_custom_prior_and_no_prior_both_work():
         det = SupervisedDetector(prior=prior, random_state=0).fit(X, y)
         p = det.mining_probability(X)
         assert np.median(p[kind == "rig"]) > np.median(p[kind == "normal"])
+
+
+def test_auto_prior_weight_is_chosen_by_cross_validation_among_the_candidates():
+    X, y, kind = _population()
+    det = SupervisedDetector(prior_weight="auto", cv=3, random_state=0).fit(X, y)
+    assert det.prior_weight_ in (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert set(det.cv_scores_) == {0.0, 0.25, 0.5, 0.75, 1.0}
+    assert all(0.0 <= v <= 1.0 for v in det.cv_scores_.values())
+    # Rigs differ from everything else on every input, so every weight separates them.
+    p = det.mining_probability(X)
+    unl = y == -1
+    assert p[unl & (kind == "rig")].min() > p[unl & (kind != "rig")].max()
+    again = SupervisedDetector(prior_weight="auto", cv=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.mining_probability(X), p)
+
+
+def test_a_fixed_prior_weight_skips_the_cross_validation():
+    X, y, _ = _population()
+    det = SupervisedDetector(prior_weight=0.25, random_state=0).fit(X, y)
+    assert det.prior_weight_ == 0.25 and det.cv_scores_ == {}
+
+
+def test_bad_prior_weight_is_named():
+    X, y, _ = _population()
+    with pytest.raises(ValueError, match="prior_weight must be 'auto' or a share"):
+        SupervisedDetector(prior_weight="best").fit(X, y)
+    with pytest.raises(ValueError, match="cv must be an int >= 1"):
+        SupervisedDetector(cv=0).fit(X, y)

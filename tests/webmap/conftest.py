@@ -47,26 +47,22 @@ def _skip_or_fail(what: str, reason: str):
 
 
 @pytest.fixture(scope="session")
-def _chromium_browser():
+def _chromium_browser(_playwright):
     """A launched headless Chromium, or the reason there is none."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        yield None, f"{exc} (pip install 'playwright>=1.45'; no `playwright install` needed)"
+    pw, reason = _playwright
+    if pw is None:
+        yield None, reason
         return
     if not Path(CHROMIUM).exists():
         yield None, f"{CHROMIUM} is missing (run scripts/install-web.sh)"
         return
-    pw = sync_playwright().start()
     try:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     except Exception as exc:
-        pw.stop()
         yield None, f"cannot launch {CHROMIUM}: {str(exc).splitlines()[0]}"
         return
     yield browser, None
     browser.close()
-    pw.stop()
 
 
 @pytest.fixture

@@ -489,26 +489,22 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
-def _browser():
+def _browser(_playwright):
     """One headless Chromium for the session (skips locally, fails under CI=true if missing)."""
     if not Path(CHROMIUM).exists():
         _skip_or_fail("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _skip_or_fail("Playwright", f"{exc} (pip install playwright)")
-    pw = sync_playwright().start()
+    pw, reason = _playwright
+    if pw is None:
+        _skip_or_fail("Playwright", reason)
     try:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
             args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
         )
     except Exception as exc:
-        pw.stop()
         _skip_or_fail("Chromium", f"cannot launch {CHROMIUM}: {exc}")
     yield browser
     browser.close()
-    pw.stop()
 
 
 @pytest.fixture
