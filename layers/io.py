@@ -16,7 +16,7 @@ import geopandas as gpd
 from layers.crs import WGS84
 from layers.meters import read_meters
 from layers.schemas import LayerError, schema_for
-from layers.validate import LayerReport, inspect_layer
+from layers.validate import LayerReport, inspect_layer, validate_layer
 
 __all__ = ["PARQUET_SUFFIXES", "WGS84", "check_layer", "read_frame", "read_layer", "read_meters"]
 
@@ -110,7 +110,7 @@ def read_layer(
     path = Path(path)
     name = f"{kind} layer {path.name}"
     gdf = _restore_dbf_names(read_frame(path, layer=layer, name=f"{kind} layer"), path, kind)
-    out, report = inspect_layer(
+    return validate_layer(
         gdf,
         kind,
         name=name,
@@ -119,9 +119,6 @@ def read_layer(
         coord_system=coord_system,
         swap_xy=swap_xy,
     )
-    if not report.ok:
-        raise report.error()
-    return out
 
 
 def _restore_dbf_names(gdf: gpd.GeoDataFrame, path: Path, kind: str) -> gpd.GeoDataFrame:

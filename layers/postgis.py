@@ -28,7 +28,7 @@ import shapely
 from layers.crs import require_crs
 from layers.joins import AREA_DECIMALS, TIE_DISTANCE_M
 from layers.schemas import LayerError, schema_for
-from layers.validate import inspect_layer
+from layers.validate import validate_layer
 
 __all__ = ["join_meters_postgis", "read_postgis", "write_postgis"]
 
@@ -142,7 +142,7 @@ def read_postgis(
     finally:
         if own:
             engine.dispose()
-    out, report = inspect_layer(
+    return validate_layer(
         gdf,
         kind,
         name=name,
@@ -151,9 +151,6 @@ def read_postgis(
         coord_system=coord_system,
         swap_xy=swap_xy,
     )
-    if not report.ok:
-        raise report.error()
-    return out
 
 
 # --------------------------------------------------------------------------
