@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import sqlalchemy as sa
 
 __all__ = ["FileWorkspace", "workspace_from_files"]
 
@@ -33,23 +32,15 @@ class FileWorkspace:
         return sum(r.n_rejected for r in self.reports.values())
 
     def rejected_rows(self) -> pd.DataFrame:
-        """Every rejected row: ``kind, file, row, column, value, reason``."""
-        from geoenergy.store import RejectedRow, Store
+        """Every rejected row, as ``geoenergy rejected --export`` writes them."""
+        from geoenergy.ingest.core import rejected_frame
+        from geoenergy.store import Store
 
         store = Store.for_workspace(self.ws)
-        with store.session() as s:
-            rows = s.execute(
-                sa.select(
-                    RejectedRow.kind,
-                    RejectedRow.source_path,
-                    RejectedRow.row_number,
-                    RejectedRow.column,
-                    RejectedRow.value,
-                    RejectedRow.reason,
-                ).order_by(RejectedRow.id)
-            ).all()
-        store.dispose()
-        return pd.DataFrame(rows, columns=["kind", "file", "row", "column", "value", "reason"])
+        try:
+            return rejected_frame(store)
+        finally:
+            store.dispose()
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ traceback.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
@@ -343,39 +342,22 @@ def rejected(
     ] = None,
 ):
     """List the quarantined rows with their reasons (and export them to fix and re-ingest)."""
-    import pandas as pd
     import sqlalchemy as sa
 
-    from geoenergy.store import RejectedRow
+    from geoenergy.ingest.core import rejected_frame, rejected_query
 
     ws = _workspace()
     store = _store(ws)
     store.check()
-    q = sa.select(
-        RejectedRow.ingest_id,
-        RejectedRow.kind,
-        RejectedRow.source_path,
-        RejectedRow.row_number,
-        RejectedRow.column,
-        RejectedRow.value,
-        RejectedRow.reason,
-        RejectedRow.raw,
-    ).order_by(RejectedRow.ingest_id, RejectedRow.row_number)
-    if kind:
-        q = q.where(RejectedRow.kind == kind)
-    if file:
-        q = q.where(RejectedRow.source_path.contains(file))
-    with store.session() as s:
-        total = s.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
-        rows = s.execute(q if export else q.limit(limit)).all()
     if export:
-        df = pd.DataFrame(
-            rows, columns=["ingest_id", "kind", "file", "row", "column", "value", "reason", "raw"]
-        )
-        df["raw"] = [json.dumps(r, ensure_ascii=False) for r in df["raw"]]
+        df = rejected_frame(store, kind, file)
         df.to_csv(export, index=False)
         console.print(f"Wrote {len(df):,} rejected rows to {export}.")
         return
+    q = rejected_query(kind, file)
+    with store.session() as s:
+        total = s.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
+        rows = s.execute(q.limit(limit)).all()
     if not total:
         console.print("No rejected rows.")
         return

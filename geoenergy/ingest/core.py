@@ -217,3 +217,46 @@ def utc_datetime(ts) -> dt.datetime | None:
     if t.tzinfo is None:
         t = t.tz_localize("UTC")
     return t.tz_convert("UTC").to_pydatetime()
+
+
+#: Columns of :func:`rejected_frame`, as ``geoenergy rejected --export`` writes them.
+REJECTED_EXPORT_COLUMNS = ("ingest_id", "kind", "file", "row", "column", "value", "reason", "raw")
+
+
+def rejected_query(kind: str | None = None, file: str | None = None):
+    """The quarantined rows, oldest ingestion and lowest row first, optionally filtered.
+
+    Parameters
+    ----------
+    kind : str, optional
+        Only rows of this ingest kind (readings, registry, labels, weather).
+    file : str, optional
+        Only rows of files whose path contains this text.
+    """
+    q = sa.select(
+        RejectedRow.ingest_id,
+        RejectedRow.kind,
+        RejectedRow.source_path,
+        RejectedRow.row_number,
+        RejectedRow.column,
+        RejectedRow.value,
+        RejectedRow.reason,
+        RejectedRow.raw,
+    ).order_by(RejectedRow.ingest_id, RejectedRow.row_number)
+    if kind:
+        q = q.where(RejectedRow.kind == kind)
+    if file:
+        q = q.where(RejectedRow.source_path.contains(file))
+    return q
+
+
+def rejected_frame(store: Store, kind: str | None = None, file: str | None = None):
+    """Every matching quarantined row as a table (:data:`REJECTED_EXPORT_COLUMNS`).
+
+    ``raw``, the original row, is a JSON string so the table writes to CSV as is.
+    """
+    with store.session() as s:
+        rows = s.execute(rejected_query(kind, file)).all()
+    df = pd.DataFrame(rows, columns=list(REJECTED_EXPORT_COLUMNS))
+    df["raw"] = [json.dumps(r, ensure_ascii=False) for r in df["raw"]]
+    return df
