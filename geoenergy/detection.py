@@ -32,8 +32,10 @@ from geoenergy.errors import ConfigError, GeoEnergyError
 __all__ = [
     "DETECTOR_NAMES",
     "PEER_COLUMNS",
+    "DetectionInputs",
     "DetectionResult",
     "active_model",
+    "detection_inputs",
     "load_labels",
     "load_weather",
     "meter_context",
@@ -175,6 +177,62 @@ def _registry(context) -> pd.DataFrame:
     return reg
 
 
+@dataclass
+class DetectionInputs:
+    """What a detector needs from a workspace, from :func:`detection_inputs`.
+
+    Attributes
+    ----------
+    context : geopandas.GeoDataFrame
+        Every registered meter with its district, building and peer group
+        (:func:`meter_context`).
+    readings : xarray.Dataset
+        Hourly readings [kWh], loaded in memory.
+    registry : pandas.DataFrame
+        The meters with readings: ``meter_id, customer_class, peer_group,
+        district, building_use, contracted_kw`` (the table
+        :class:`detectors.model.MiningModel` takes).
+    weather : pandas.DataFrame or None
+        Daily weather (``date, temp_c``).
+    """
+
+    context: object
+    readings: object
+    registry: pd.DataFrame
+    weather: pd.DataFrame | None
+
+
+def detection_inputs(
+    ws, *, store=None, start=None, end=None, tolerance_m: float = 20.0
+) -> DetectionInputs:
+    """Readings, registry with spatial context and weather of a workspace, for detection.
+
+    Parameters
+    ----------
+    ws : geoenergy.config.Workspace
+    store : geoenergy.store.Store, optional
+    start, end : str or Timestamp, optional
+        Readings window ``[start, end)``, local time.
+    tolerance_m : float, default 20.0
+        Meter-to-building snapping distance. [m]
+    """
+    from geoenergy.readings import open_readings
+
+    store = _store(ws, store)
+    store.check()
+    context = meter_context(ws, store=store, tolerance_m=tolerance_m)
+    ds = open_readings(ws, resolution="hourly", start=start, end=end, store=store)
+    if ds.sizes["meter"] == 0 or ds.sizes["time"] == 0:
+        raise ConfigError(
+            "the workspace has no readings in that window. Ingest some with "
+            "`geoenergy ingest readings FILE`."
+        )
+    ds = ds.load()  # one pass over the Parquet store; features then run in memory
+    registry = _registry(context)
+    registry = registry[registry["meter_id"].isin(ds["meter"].values)]
+    return DetectionInputs(context, ds, registry, load_weather(ws, store=store))
+
+
 # -- models -----------------------------------------------------------------------------
 
 
@@ -308,24 +366,18 @@ def run_detection(
     actor : str
         Who started the run (audit log).
     """
-    from geoenergy.readings import open_readings
     from layers.hotspots import dbscan_hotspots
 
     t0 = time.perf_counter()
     store = _store(ws, store)
-    store.check()
     started = dt.datetime.now(dt.UTC)
-    context = meter_context(ws, store=store, tolerance_m=tolerance_m)
-    ds = open_readings(ws, resolution="hourly", start=start, end=end, store=store)
-    if ds.sizes["meter"] == 0 or ds.sizes["time"] == 0:
-        raise ConfigError(
-            "the workspace has no readings in that window. Ingest some with "
-            "`geoenergy ingest readings FILE`."
-        )
-    ds = ds.load()  # one pass over the Parquet store; features then run in memory
-    registry = _registry(context)
-    registry = registry[registry["meter_id"].isin(ds["meter"].values)]
-    weather = load_weather(ws, store=store)
+    inputs = detection_inputs(ws, store=store, start=start, end=end, tolerance_m=tolerance_m)
+    context, ds, registry, weather = (
+        inputs.context,
+        inputs.readings,
+        inputs.registry,
+        inputs.weather,
+    )
     model, needs_fit = resolve_model(ws, detector, store=store)
     notes = []
     if needs_fit:
@@ -467,7 +519,6 @@ def train_model(
     """
     from detectors.evaluate import evaluate
     from detectors.model import MiningModel
-    from geoenergy.readings import open_readings
 
     store = _store(ws, store)
     store.check()
@@ -479,11 +530,8 @@ def train_model(
             f"training needs at least 3 confirmed mining labels, the workspace has {n_pos} "
             f"(and {n_neg} not_mining). Ingest more with `geoenergy ingest labels FILE`."
         )
-    context = meter_context(ws, store=store)
-    ds = open_readings(ws, resolution="hourly", store=store).load()
-    registry = _registry(context)
-    registry = registry[registry["meter_id"].isin(ds["meter"].values)]
-    weather = load_weather(ws, store=store)
+    inputs = detection_inputs(ws, store=store)
+    ds, registry, weather = inputs.readings, inputs.registry, inputs.weather
     unknown = sorted(set(labels["meter_id"]) - set(registry["meter_id"]))
     if unknown:
         raise TrainingError(

@@ -18,7 +18,16 @@ import sqlalchemy as sa
 
 from geoenergy.errors import ConfigError
 
-__all__ = ["PublishResult", "latest_run", "publish_workspace", "run_flags"]
+__all__ = [
+    "PublishResult",
+    "latest_run",
+    "map_profiles",
+    "meter_energy_mwh",
+    "meters_for_aggregates",
+    "publish_workspace",
+    "run_flags",
+    "wasteheat_layers",
+]
 
 
 @dataclass
@@ -105,13 +114,19 @@ def _hotspots(store, run_id: int) -> gpd.GeoDataFrame | None:
     )
 
 
-def _profiles(ws, store, meter_ids, weeks: int = 3) -> dict:
-    """Hourly energy of the last weeks and the average day [kW] per meter."""
+def map_profiles(ws, meter_ids, *, weeks: int = 3, store=None) -> dict:
+    """Load profiles for map popups: ``{meter_id: {"hourly": Series, "avg_day": array}}``.
+
+    ``hourly`` is the energy per hour [kWh] of the last ``weeks`` (local-time
+    index), ``avg_day`` the mean of each local hour over all readings [kW];
+    the input :func:`webmap.enforcement_map` takes as ``profiles``.
+    """
     from geoenergy.readings import open_readings
 
+    meter_ids = list(meter_ids)
     if not meter_ids:
         return {}
-    ds = open_readings(ws, resolution="hourly", meters=list(meter_ids), store=store).load()
+    ds = open_readings(ws, resolution="hourly", meters=meter_ids, store=store).load()
     local = pd.DatetimeIndex(ds["local_time"].values)
     keep = local >= local[-1] - pd.Timedelta(weeks=weeks)
     out = {}
@@ -123,28 +138,84 @@ def _profiles(ws, store, meter_ids, weeks: int = 3) -> dict:
     return out
 
 
-def _flagged_energy(ws, store, meter_ids) -> pd.Series:
-    """Energy of each flagged meter over the run's data [MWh]."""
+def meter_energy_mwh(ws, meter_ids, *, store=None) -> pd.Series:
+    """Energy of each meter over all its readings [MWh], indexed by meter id."""
     from geoenergy.readings import open_readings
 
+    meter_ids = list(meter_ids)
     if not meter_ids:
         return pd.Series(dtype=float)
-    ds = open_readings(ws, resolution="daily", meters=list(meter_ids), store=store)
+    ds = open_readings(ws, resolution="daily", meters=meter_ids, store=store)
     mwh = ds["kwh"].sum("time").compute() / 1000.0
     return pd.Series(mwh.values, index=mwh["meter"].values.astype(str))
 
 
-def _confirmed(store) -> set[str]:
-    from geoenergy.store import InspectionLabel
+def meters_for_aggregates(ws, scores: pd.DataFrame, *, store=None) -> gpd.GeoDataFrame:
+    """Every registered meter as a WGS84 point, ready for :mod:`layers.aggregate`.
 
-    with store.session() as s:
-        rows = s.execute(
-            sa.select(InspectionLabel.meter_id, InspectionLabel.label).order_by(
-                InspectionLabel.inspected_on
-            )
-        ).all()
-    latest = dict(rows)  # the latest verdict per meter wins
-    return {m for m, lab in latest.items() if lab == "mining"}
+    Parameters
+    ----------
+    ws : geoenergy.config.Workspace
+    scores : DataFrame
+        One row per scored meter with ``meter_id`` and ``flagged`` (a detection
+        result or a stored run's flags); its other columns are kept, except
+        ``address``, ``district`` and the geometry, which come from the registry
+        and the spatial join.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``meter_id, address, district``, the columns of ``scores``, ``flagged``
+        (False for meters not scored), ``confirmed`` (the latest inspection
+        found mining) and ``flagged_mwh`` (energy of flagged meters [MWh]).
+    """
+    from geoenergy.detection import load_labels, meter_context
+
+    context = meter_context(ws, store=store)
+    geom = context.geometry.name
+    own = [c for c in scores.columns if c not in ("address", "district", geom, "geometry")]
+    meters = context[["meter_id", "address", "district", geom]].merge(
+        pd.DataFrame(scores[own]), on="meter_id", how="left"
+    )
+    meters["flagged"] = meters["flagged"].fillna(False).astype(bool)
+    labels = load_labels(ws, store=store).drop_duplicates("meter_id", keep="last")
+    confirmed = set(labels.loc[labels["label"] == "mining", "meter_id"])
+    meters["confirmed"] = meters["meter_id"].isin(confirmed)
+    energy = meter_energy_mwh(ws, meters.loc[meters["flagged"], "meter_id"], store=store)
+    meters["flagged_mwh"] = meters["meter_id"].map(energy).fillna(0.0)
+    return gpd.GeoDataFrame(meters, geometry=geom, crs=4326)
+
+
+def wasteheat_layers(heat) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Data centres and connection lines of a heat analysis in the maps' column names.
+
+    Parameters
+    ----------
+    heat : geoenergy.heat.HeatResult
+
+    Returns
+    -------
+    data_centres : geopandas.GeoDataFrame
+        ``heat.sites`` plus ``compliant``, ``excess_mwh`` and
+        ``usable_heat_mwh_th`` (:func:`webmap.officials_map`,
+        :func:`webmap.wasteheat_map`).
+    connections : geopandas.GeoDataFrame
+        ``heat.connections`` with ``route_m`` and each site's ``distance_m``,
+        ``capex_cny``, ``lcoh_cny_per_mwh`` and ``usable_heat_mwh_th``.
+    """
+    sites = heat.sites
+    dc = sites.assign(
+        compliant=sites["pue_compliant"],
+        excess_mwh=sites["pue_excess_energy_mwh_per_yr"],
+        usable_heat_mwh_th=sites["usable_heat_mwh_th_per_yr"],
+    )
+    costs = pd.DataFrame(
+        dc[["name", "distance_m", "capex_cny", "lcoh_cny_per_mwh", "usable_heat_mwh_th"]]
+    )
+    con = heat.connections.merge(costs, on="name", how="left").rename(
+        columns={"route_length_m": "route_m"}
+    )
+    return dc, gpd.GeoDataFrame(con, geometry="geometry", crs=4326)
 
 
 def publish_workspace(
@@ -178,7 +249,6 @@ def publish_workspace(
     review_url : str, optional
         Review-app case URL template for the enforcement map.
     """
-    from geoenergy.detection import meter_context
     from geoenergy.heat import analyse_workspace
     from geoenergy.layerstore import load_layer
     from geoenergy.store import Store
@@ -202,15 +272,7 @@ def publish_workspace(
                 f"{run.n_flagged:,} flagged, data to {data_date}",
             )
         )
-        flagged_ids = flags.loc[flags["flagged"], "meter_id"].tolist()
-        energy = _flagged_energy(ws, store, flagged_ids)
-        confirmed = _confirmed(store)
-        meters = meter_context(ws, store=store)[["meter_id", "district", "geometry"]]
-        meters = meters.merge(flags[["meter_id", "flagged"]], on="meter_id", how="left")
-        meters["flagged"] = meters["flagged"].fillna(False).astype(bool)
-        meters["confirmed"] = meters["meter_id"].isin(confirmed)
-        meters["flagged_mwh"] = meters["meter_id"].map(energy).fillna(0.0)
-        meters = gpd.GeoDataFrame(meters, geometry="geometry", crs=4326)
+        meters = meters_for_aggregates(ws, flags[["meter_id", "flagged"]], store=store)
         officials: dict = {"min_count": min_count, "basemap": basemap, "data_date": data_date}
         districts = load_layer(ws, "districts", store=store, required=False)
         if districts is not None:
@@ -242,7 +304,7 @@ def publish_workspace(
                 "enforcement",
                 {
                     "flags": flags[flags["flagged"]].copy(),
-                    "profiles": _profiles(ws, store, top),
+                    "profiles": map_profiles(ws, top, store=store),
                     "hotspots": _hotspots(store, run.id),
                     "review_url": review_url,
                     "basemap": basemap,
@@ -254,32 +316,18 @@ def publish_workspace(
     heat = None
     if load_layer(ws, "data_centres", store=store, required=False) is not None:
         heat = analyse_workspace(ws, store=store)
-        sites = heat.sites
-        dc = sites.assign(
-            compliant=sites["pue_compliant"],
-            excess_mwh=sites["pue_excess_energy_mwh_per_yr"],
-            usable_heat_mwh_th=sites["usable_heat_mwh_th_per_yr"],
-        )
+        dc, connections = wasteheat_layers(heat)
         if officials is not None:
             officials["data_centres"] = dc[
                 ["name", "pue", "pue_limit", "compliant", "excess_mwh", "geometry"]
             ]
-        con = heat.connections.merge(
-            pd.DataFrame(
-                sites[["name", "distance_m", "capex_cny", "lcoh_cny_per_mwh"]].assign(
-                    usable_heat_mwh_th=sites["usable_heat_mwh_th_per_yr"]
-                )
-            ),
-            on="name",
-            how="left",
-        ).rename(columns={"route_length_m": "route_m"})
         maps["wasteheat"] = MapSpec(
             "wasteheat",
             {
                 "data_centres": dc,
                 "network": load_layer(ws, "heating_network", store=store, required=False),
                 "demand_grid": heat.heat_density,
-                "connections": gpd.GeoDataFrame(con, geometry="geometry", crs=4326),
+                "connections": connections,
                 "basemap": basemap,
                 "data_date": data_date or dt.date.today().isoformat(),
             },
