@@ -19,8 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 
 from geoenergy.errors import ConfigError
@@ -32,13 +30,18 @@ CONNECTIONS_LAYER = "connections"
 _SUFFIXES = (".gpkg", ".csv")
 
 
-def _boolish(s: pd.Series) -> bool:
+def _boolish(s) -> bool:
+    import numpy as np
+    import pandas as pd
+
     vals = [v for v in s if v is not None and v is not pd.NA]
     return bool(vals) and all(isinstance(v, bool | np.bool_) for v in vals)
 
 
-def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
+def _for_file(frame):
     """Plain dtypes every OGR driver and CSV reader understand (NA stays empty)."""
+    import pandas as pd
+
     out = frame.copy()
     geom = frame.geometry.name if hasattr(frame, "geometry") else None
     for c in out.columns:
@@ -71,6 +74,8 @@ def write_result(res, out: Path, *, grid: Path | None = None) -> list[Path]:
     list of Path
         The files written.
     """
+    import pandas as pd
+
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in _SUFFIXES:
