@@ -16,11 +16,13 @@ to NetCDF.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from geoenergy.cli import ensure_registered
 from geoenergy.errors import ConfigError
 
 __all__ = ["heat", "register", "write_result"]
@@ -253,12 +255,5 @@ def register(app: typer.Typer) -> None:
     app.command("heat")(heat)
 
 
-def _finish_import() -> None:
-    import sys
-
-    from geoenergy.cli import ensure_registered
-
-    ensure_registered(sys.modules[__name__])
-
-
-_finish_import()
+# Importing this module before geoenergy.cli must still give the CLI its commands.
+ensure_registered(sys.modules[__name__])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geoenergy.cli import ForceOpt, _print_report, _store, _workspace, console
+from geoenergy.cli import ForceOpt, _print_report, _store, _workspace, console, ensure_registered
 from geoenergy.errors import ConfigError
 
 KindArg = Annotated[
@@ -176,12 +177,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(layers_app, name="layers")
 
 
-def _finish_import() -> None:
-    import sys
-
-    from geoenergy.cli import ensure_registered
-
-    ensure_registered(sys.modules[__name__])
-
-
-_finish_import()
+# Importing this module before geoenergy.cli must still give the CLI its commands.
+ensure_registered(sys.modules[__name__])

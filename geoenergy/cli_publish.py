@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from geoenergy.cli import _store, _workspace, console
+from geoenergy.cli import _store, _workspace, console, ensure_registered
 from geoenergy.errors import ConfigError
 
 
@@ -87,12 +88,5 @@ def register(app: typer.Typer) -> None:
     app.command()(publish)
 
 
-def _finish_import() -> None:
-    import sys
-
-    from geoenergy.cli import ensure_registered
-
-    ensure_registered(sys.modules[__name__])
-
-
-_finish_import()
+# Importing this module before geoenergy.cli must still give the CLI its commands.
+ensure_registered(sys.modules[__name__])

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geoenergy.cli import _store, _workspace, console, err_console, state
+from geoenergy.cli import _store, _workspace, console, ensure_registered, err_console, state
 from geoenergy.errors import ConfigError
 
 #: Idle keep-alive connections are closed after this long [s]: longer than an
@@ -230,12 +230,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
 
 
-def _finish_import() -> None:
-    import sys
-
-    from geoenergy.cli import ensure_registered
-
-    ensure_registered(sys.modules[__name__])
-
-
-_finish_import()
+# Importing this module before geoenergy.cli must still give the CLI its commands.
+ensure_registered(sys.modules[__name__])
