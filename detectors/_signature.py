@@ -653,8 +653,11 @@ def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res, split) 
     e0 = np.where(ok, energy, 0.0)
     mean_e = e0.sum(axis=1) / n_ok
 
+    off = _off_days(energy, ok, n_ok)
     d = energy[:, 1:] - energy[:, :-1]
-    dok = np.isfinite(d)
+    # Changes between days in the same on/off state: a rig switched off on some days
+    # varies in whole-day blocks, but is as steady as any rig from one on-day to the next.
+    dok = np.isfinite(d) & (off[:, 1:] == off[:, :-1])
     n_pairs = dok.sum(axis=1)
     mad = np.where(dok, np.abs(d), 0.0).sum(axis=1) / n_pairs
     res["day_to_day_variability"] = np.where(
@@ -728,18 +731,28 @@ def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res, split) 
         np.nan,
     )
 
-    # day states: on/off when the days fall into two clearly different levels
-    srt = np.sort(energy, axis=1)
-    p10, p90 = _sorted_quantile(srt, n_ok, 0.1), _sorted_quantile(srt, n_ok, 0.9)
-    two_level = (p90 > ONOFF_CONTRAST * p10) & (p90 > 0)
-    off = ok & two_level[:, None] & (energy < ((p10 + p90) / 2)[:, None])
     res["off_day_share"] = np.where(n_ok > 0, off.sum(axis=1) / n_ok, np.nan)
     pair = ok[:, 1:] & ok[:, :-1]
     n_pair = pair.sum(axis=1)
     switches = ((off[:, 1:] != off[:, :-1]) & pair).sum(axis=1)
     res["intermittency"] = np.where(n_pair >= MIN_SEGMENT_DAYS, 30.0 * switches / n_pair, np.nan)
+    p90 = _sorted_quantile(np.sort(energy, axis=1), n_ok, 0.9)
     idle = ok & (energy <= (IDLE_FRACTION * p90)[:, None])
     res["idle_day_share"] = np.where(n_ok > 0, idle.sum(axis=1) / n_ok, np.nan)
+
+
+def _off_days(energy, ok, n_ok) -> np.ndarray:
+    """Day states: 'off' when the days fall into two clearly different levels.
+
+    A meter is two-level when its 90th-percentile day is at least
+    ``ONOFF_CONTRAST`` times its 10th; its days below the midpoint of the two
+    are off. Returns a boolean array shaped like ``energy`` (all False for a
+    one-level meter).
+    """
+    srt = np.sort(energy, axis=1)
+    p10, p90 = _sorted_quantile(srt, n_ok, 0.1), _sorted_quantile(srt, n_ok, 0.9)
+    two_level = (p90 > ONOFF_CONTRAST * p10) & (p90 > 0)
+    return ok & two_level[:, None] & (energy < ((p10 + p90) / 2)[:, None])
 
 
 def _step(energy, ok, n_ok, res):

@@ -237,11 +237,13 @@ _F = [
     Feature(
         "day_to_day_variability",
         "1",
-        "Mean absolute change of daily energy between consecutive complete days divided by "
-        "the mean daily energy.",
+        "Mean absolute change of daily energy between consecutive complete days in the same "
+        "on/off state (day states as in off_day_share; all days are 'on' for a one-level "
+        "meter) divided by the mean daily energy.",
         "A rig consumes the same every day; weekends, weather, occupancy and production "
         "plans make other loads vary. Price-driven miners who switch off on unprofitable "
-        "days vary strongly, but in whole-day blocks (intermittency).",
+        "days vary in whole-day blocks (intermittency), but are as steady as any rig from "
+        "one on-day to the next, so the switches themselves are left out.",
         "low",
         "day-to-day change {value:.0%} of daily energy",
         _SUCCESSIVE_REF,

@@ -143,6 +143,21 @@ def test_step_meter_onset_and_magnitude(small):
     assert r.intermittency == pytest.approx(30 / 20)
 
 
+def test_day_to_day_change_leaves_out_on_off_switches():
+    # A 3 kW rig switched off (0.1 kW) on days 3-4, 9-11 and 16: steady from one on-day to
+    # the next, so only its switches change the daily energy and none of them counts.
+    on = np.ones(DAYS, dtype=bool)
+    on[[3, 4, 9, 10, 11, 16]] = False
+    rig = np.repeat(np.where(on, 3.0, 0.1), 24)
+    # One level (the high day is less than twice the low one): every change counts.
+    wobble = np.repeat(np.where(np.arange(DAYS) % 2 == 0, 2.0, 2.5), 24)
+    r = extract_features(make_ds({"rig": rig, "wobble": wobble}))
+    assert r.loc["rig", "off_day_share"] == pytest.approx(6 / 21)
+    assert r.loc["rig", "day_to_day_variability"] == pytest.approx(0.0)
+    mean_day = (11 * 48.0 + 10 * 60.0) / 21
+    assert r.loc["wobble", "day_to_day_variability"] == pytest.approx(12.0 / mean_day)
+
+
 def test_daytime_shop(small):
     r = small[1].loc["shop"]
     # no energy at all in the valley hours: their night-to-night variation is undefined
