@@ -690,36 +690,22 @@ def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res, split) 
         res["temperature_sensitivity_rel"] = np.full(len(energy), np.nan)
         res["temperature_corr"] = np.full(len(energy), np.nan)
     else:
-        # Jointly with the best upward split (a regime dummy): a rig switched on in
-        # autumn raises the load while it gets colder, which a plain slope would
-        # read as electric heating. With the dummy only the day-to-day weather
-        # within each regime moves the slope.
+        # On all days, and on the on-days of a two-level meter: a rig switched off on
+        # some days makes the daily energy jump, and when its stops happen to fall on
+        # warm days the jumps correlate with the weather although no kWh follows it.
+        # The weaker of the two responses counts: the weather explains a load only
+        # when it does within the days the load is on, too. A steadily weather-
+        # driven load (a heater whose use triples over the winter, also "two-level")
+        # keeps its response there; with under ``min_days`` on-days only all days count.
         t = cal.temp[None, :]
         tok = ok & np.isfinite(t)
-        n_t = tok.sum(axis=1)
-        nt1 = np.maximum(n_t, 1)
-        tm = np.where(tok, t, 0.0).sum(axis=1) / nt1
-        em = np.where(tok, energy, 0.0).sum(axis=1) / nt1
-        dt = np.where(tok, t - tm[:, None], 0.0)
-        de = np.where(tok, energy - em[:, None], 0.0)
-        after = (
-            tok & (np.arange(energy.shape[1])[None, :] >= split[:, None]) & (split >= 0)[:, None]
-        )
-        am = after.sum(axis=1) / nt1
-        da = np.where(tok, after - am[:, None], 0.0)
-        stt, saa = (dt * dt).sum(axis=1), (da * da).sum(axis=1)
-        sta, ste, sae = (dt * da).sum(axis=1), (dt * de).sum(axis=1), (da * de).sum(axis=1)
-        joint = saa > 0.5  # both regimes hold days with a temperature
-        sxx = np.where(joint, stt - sta * sta / np.where(joint, saa, 1.0), stt)
-        slope = np.where(joint, ste - sta * sae / np.where(joint, saa, 1.0), ste) / sxx
-        good = (n_t >= opts.min_days) & (sxx > 1e-12)
-        see = (de * de).sum(axis=1)
-        see = np.where(joint, see - sae * sae / np.where(joint, saa, 1.0), see)
-        res["temperature_corr"] = np.where(
-            good, np.where(see > _TINY * (em * em) * n_t, slope * np.sqrt(sxx / see), 0.0), np.nan
-        )
-        res["temperature_sensitivity"] = np.where(good, slope, np.nan)
-        res["temperature_sensitivity_rel"] = np.where(good & (em > 0), slope / em, np.nan)
+        every = _temperature_response(energy, tok, t, split, opts.min_days)
+        on = _temperature_response(energy, tok & ~off, t, split, opts.min_days)
+        use_on = np.isfinite(on[0]) & (np.abs(on[0]) < np.abs(every[0]))
+        corr, slope, rel = (np.where(use_on, a, b) for a, b in zip(on, every, strict=True))
+        res["temperature_corr"] = corr
+        res["temperature_sensitivity"] = slope
+        res["temperature_sensitivity_rel"] = rel
 
     h = cal.heating[None, :]
     n_in, n_out = (ok & h).sum(axis=1), (ok & ~h).sum(axis=1)
@@ -739,6 +725,43 @@ def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res, split) 
     p90 = _sorted_quantile(np.sort(energy, axis=1), n_ok, 0.9)
     idle = ok & (energy <= (IDLE_FRACTION * p90)[:, None])
     res["idle_day_share"] = np.where(n_ok > 0, idle.sum(axis=1) / n_ok, np.nan)
+
+
+def _temperature_response(energy, tok, t, split, min_days: int):
+    """Response of daily energy to daily mean temperature over the days ``tok``.
+
+    Least squares jointly with the best upward split (a regime dummy): a rig
+    switched on in autumn raises the load while it gets colder, which a plain
+    slope would read as electric heating. With the dummy only the day-to-day
+    weather within each regime moves the slope.
+
+    Returns
+    -------
+    corr, slope, rel : ndarray
+        Partial correlation [-], slope [kWh/day per K] and slope over the mean
+        daily energy [1/K]; NaN with fewer than ``min_days`` days.
+    """
+    n_t = tok.sum(axis=1)
+    nt1 = np.maximum(n_t, 1)
+    tm = np.where(tok, t, 0.0).sum(axis=1) / nt1
+    em = np.where(tok, energy, 0.0).sum(axis=1) / nt1
+    dt = np.where(tok, t - tm[:, None], 0.0)
+    de = np.where(tok, energy - em[:, None], 0.0)
+    after = tok & (np.arange(energy.shape[1])[None, :] >= split[:, None]) & (split >= 0)[:, None]
+    am = after.sum(axis=1) / nt1
+    da = np.where(tok, after - am[:, None], 0.0)
+    stt, saa = (dt * dt).sum(axis=1), (da * da).sum(axis=1)
+    sta, ste, sae = (dt * da).sum(axis=1), (dt * de).sum(axis=1), (da * de).sum(axis=1)
+    joint = saa > 0.5  # both regimes hold days with a temperature
+    sxx = np.where(joint, stt - sta * sta / np.where(joint, saa, 1.0), stt)
+    slope = np.where(joint, ste - sta * sae / np.where(joint, saa, 1.0), ste) / sxx
+    good = (n_t >= min_days) & (sxx > 1e-12)
+    see = (de * de).sum(axis=1)
+    see = np.where(joint, see - sae * sae / np.where(joint, saa, 1.0), see)
+    corr = np.where(
+        good, np.where(see > _TINY * (em * em) * n_t, slope * np.sqrt(sxx / see), 0.0), np.nan
+    )
+    return corr, np.where(good, slope, np.nan), np.where(good & (em > 0), slope / em, np.nan)
 
 
 def _off_days(energy, ok, n_ok) -> np.ndarray:

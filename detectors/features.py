@@ -279,12 +279,16 @@ _F = [
         "Least-squares slope of daily energy on the daily mean outdoor temperature, fitted "
         "jointly with a level shift at the best upward split of the daily energy (the split "
         "of step_ratio), so that only day-to-day weather within each regime moves it (NaN "
-        "without weather).",
+        "without weather). A two-level meter (see off_day_share) is also fitted on its "
+        "on-days alone, when it has min_days of them, and the fit with the weaker "
+        "correlation counts.",
         "Coal-to-electricity heating uses more on cold days (strongly negative), "
         "aquaculture and air-conditioned loads more on warm days (positive); a rig's "
         "consumption hardly depends on the weather (fans add a fraction of a percent "
         "per K). Without the level shift a rig switched on in autumn, while the weather "
-        "cools, would pass for electric heating (-8 %/K).",
+        "cools, would pass for electric heating (-8 %/K); without the on-day fit a rig "
+        "stopped on a few warm days would pass for one too, since only the switching "
+        "follows the weather there.",
         "none",
         "{value:+.1f} kWh/day per degC warmer",
         _PRISM_REF,
@@ -304,8 +308,9 @@ _F = [
         "temperature_corr",
         "1",
         "Partial correlation of daily energy with the daily mean outdoor temperature, with "
-        "the level shift of temperature_sensitivity held fixed (NaN without weather; 0 when "
-        "the daily energy does not vary).",
+        "the level shift of temperature_sensitivity held fixed, from the same fit (all days, "
+        "or the on-days of a two-level meter; NaN without weather; 0 when the daily energy "
+        "does not vary).",
         "Scale-free companion of temperature_sensitivity_rel: electric heating follows the "
         "cold day by day (-0.7 to -1), pond aerators, refrigeration and cooling the warmth "
         "(positive); a rig's daily energy is flat, and a price-driven rig's off days do not "

@@ -275,6 +275,25 @@ def test_a_rig_switched_on_as_it_cools_is_not_weather_driven():
     assert f.loc["step", "temperature_corr"] == 0.0
 
 
+def test_a_rig_stopped_on_warm_days_is_not_weather_driven():
+    # A 3 kW rig stopped (0.1 kW) on six of the warmer days: over all days its energy
+    # rises as it gets colder, but on the days it runs it is flat, so it gets no response.
+    temp = np.linspace(10.0, -10.0, DAYS)
+    weather = pd.DataFrame({"date": pd.date_range(START, periods=DAYS), "temp_c": temp})
+    on = np.ones(DAYS, dtype=bool)
+    on[[0, 2, 4, 6, 8, 10]] = False
+    rig = np.repeat(np.where(on, 3.0, 0.1), 24)
+    # A heater whose use triples over the span is two-level too, but follows the weather
+    # on its high days as well: it keeps its response.
+    heat = np.repeat(1.0 + 0.1 * (10.0 - temp), 24)
+    f = extract_features(make_ds({"rig": rig, "heat": heat}), weather=weather)
+    assert f.loc["rig", "off_day_share"] > 0 and f.loc["heat", "off_day_share"] > 0
+    assert f.loc["rig", "temperature_sensitivity"] == pytest.approx(0.0, abs=1e-9)
+    assert f.loc["rig", "temperature_corr"] == 0.0
+    assert f.loc["heat", "temperature_sensitivity"] == pytest.approx(-2.4)
+    assert f.loc["heat", "temperature_corr"] == pytest.approx(-1.0)
+
+
 def test_temperature_sensitivity_and_attrs():
     temp = np.linspace(10.0, -10.0, DAYS)  # colder every day
     heat = np.repeat(24.0 * (1.0 + 0.1 * (10.0 - temp)), 24) / 24  # 2.4 kWh/day per K colder
