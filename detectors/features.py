@@ -738,6 +738,7 @@ def extract_features(
     heating_season=HEATING_SEASON,
     latitude: float = 39.9,
     longitude: float = 116.4,
+    n_jobs: int = -1,
 ) -> pd.DataFrame:
     """Load-signature features of every meter, one row per meter.
 
@@ -784,6 +785,12 @@ def extract_features(
     latitude, longitude : float, default 39.9, 116.4
         Where the sun rises and sets for ``darkness_corr`` [deg north, deg
         east] (Beijing by default; a city's extent changes it by minutes).
+    n_jobs : int, default -1
+        Threads over slices of meters for an in-memory array (-1: one per
+        core; 1: none). The kernels are NumPy reductions that release the GIL,
+        so threads share the work without copying it; the result is the same
+        whatever the number. A dask array is computed by dask's scheduler
+        instead (its blocks are the unit of parallel work).
 
     Returns
     -------
@@ -818,7 +825,7 @@ def extract_features(
         valley_hours=(int(valley_hours[0]), int(valley_hours[1])),
         min_days=int(min_days),
     )
-    out = _compute(kwh, cal, opts, row_interval)
+    out = _compute(kwh, cal, opts, row_interval, _check_n_jobs(n_jobs))
     return _assemble(
         out,
         meter_ids,
@@ -831,7 +838,20 @@ def extract_features(
     )
 
 
-def _compute(kwh, cal, opts, row_interval: np.ndarray) -> np.ndarray:
+def _check_n_jobs(n_jobs) -> int:
+    """Threads for :func:`extract_features`: ``n_jobs`` with -1 resolved to the cores."""
+    import os
+
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise ValueError(
+            f"n_jobs must be a positive number of threads or -1 (one per core), got {n_jobs!r}."
+        )
+    if n_jobs < 0:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    return int(n_jobs)
+
+
+def _compute(kwh, cal, opts, row_interval: np.ndarray, n_jobs: int = 1) -> np.ndarray:
     """The kernel over all meters: (n_meters, len(sig.COLUMNS)) float64."""
     k = len(sig.COLUMNS)
     if _is_dask(kwh):
@@ -850,7 +870,7 @@ def _compute(kwh, cal, opts, row_interval: np.ndarray) -> np.ndarray:
             meta=np.empty((0, 0), dtype=np.float64),
         )
         return np.asarray(res.compute())
-    return sig.block_features(np.asarray(kwh), cal, opts, row_interval)
+    return sig.block_features(np.asarray(kwh), cal, opts, row_interval, n_jobs=n_jobs)
 
 
 def _block(x, iv, *, cal, opts):

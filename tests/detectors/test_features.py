@@ -427,6 +427,20 @@ def test_dask_chunked_equals_in_memory(small):
     )
 
 
+def test_threads_give_the_same_features_as_one(monkeypatch):
+    import detectors._signature as sig
+
+    monkeypatch.setattr(sig, "SLICE_BYTES", 8 * 24 * DAYS * 2)  # slices of 16 meters
+    rng = np.random.default_rng(0)
+    loads = {f"m{i}": rng.gamma(2.0, 0.5, DAYS * 24) for i in range(50)}
+    ds = make_ds(loads)
+    one = extract_features(ds, n_jobs=1)
+    pd.testing.assert_frame_equal(extract_features(ds, n_jobs=3), one)
+    pd.testing.assert_frame_equal(extract_features(ds), one)
+    with pytest.raises(ValueError, match="n_jobs must be a positive number"):
+        extract_features(ds, n_jobs=0)
+
+
 def test_kernel_slices_equal_one_slice(small, monkeypatch):
     ds, expected = small
     monkeypatch.setattr(sig, "SLICE_BYTES", 1)  # slices of the 16-meter minimum
