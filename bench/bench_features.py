@@ -13,9 +13,10 @@ onset date per meter).
    making the data, included in both), so the table shows ours / floor
    both with and without generation.
 2. **Side by side, smaller** (default 2,000 meters x 60 days, the size of the
-   readings benchmarks, in memory; at 200 meters our fixed cost of checks and
-   table building, about 6 ms, dominates and the ratios drop to ~30x tsfresh
-   and ~14x the floor -- try ``--compare-meters 200``): ours,
+   readings benchmarks, in memory, on 2 threads (``extract_features(n_jobs=-1)``);
+   at 200 meters our fixed cost of checks and table building, about 10 ms,
+   dominates and the ratios drop to ~20x tsfresh and ~9x the floor -- try
+   ``--compare-meters 200``): ours,
    tsfresh's ``extract_features`` with a comparable feature set (mean,
    standard deviation, quantiles, autocorrelation at lags 24 h and 168 h,
    change_quantiles, agg_linear_trend, ...; ``n_jobs=2``), and the floor.
