@@ -671,7 +671,7 @@ def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res, split) 
     e0 = np.where(ok, energy, 0.0)
     mean_e = e0.sum(axis=1) / n_ok
 
-    off = _off_days(energy, ok, n_ok)
+    off, p90 = _off_days(energy, ok, n_ok)
     d = energy[:, 1:] - energy[:, :-1]
     # Changes between days in the same on/off state: a rig switched off on some days
     # varies in whole-day blocks, but is as steady as any rig from one on-day to the next.
@@ -740,7 +740,6 @@ def _daily_features(energy, ok, n_ok, cal: Calendar, opts: Options, res, split) 
     n_pair = pair.sum(axis=1)
     switches = ((off[:, 1:] != off[:, :-1]) & pair).sum(axis=1)
     res["intermittency"] = np.where(n_pair >= MIN_SEGMENT_DAYS, 30.0 * switches / n_pair, np.nan)
-    p90 = _sorted_quantile(np.sort(energy, axis=1), n_ok, 0.9)
     idle = ok & (energy <= (IDLE_FRACTION * p90)[:, None])
     res["idle_day_share"] = np.where(n_ok > 0, idle.sum(axis=1) / n_ok, np.nan)
 
@@ -782,18 +781,24 @@ def _temperature_response(energy, tok, t, split, min_days: int):
     return corr, np.where(good, slope, np.nan), np.where(good & (em > 0), slope / em, np.nan)
 
 
-def _off_days(energy, ok, n_ok) -> np.ndarray:
+def _off_days(energy, ok, n_ok) -> tuple[np.ndarray, np.ndarray]:
     """Day states: 'off' when the days fall into two clearly different levels.
 
     A meter is two-level when its 90th-percentile day is at least
     ``ONOFF_CONTRAST`` times its 10th; its days below the midpoint of the two
-    are off. Returns a boolean array shaped like ``energy`` (all False for a
-    one-level meter).
+    are off.
+
+    Returns
+    -------
+    off : ndarray of bool
+        Shaped like ``energy``; all False for a one-level meter.
+    p90 : ndarray
+        The 90th-percentile day of each meter [kWh].
     """
     srt = np.sort(energy, axis=1)
     p10, p90 = _sorted_quantile(srt, n_ok, 0.1), _sorted_quantile(srt, n_ok, 0.9)
     two_level = (p90 > ONOFF_CONTRAST * p10) & (p90 > 0)
-    return ok & two_level[:, None] & (energy < ((p10 + p90) / 2)[:, None])
+    return ok & two_level[:, None] & (energy < ((p10 + p90) / 2)[:, None]), p90
 
 
 def _step(energy, ok, n_ok, res):
