@@ -819,13 +819,14 @@ def extract_features(
         heating_season,
         latitude,
         longitude,
+        n_jobs,
     )
-    kwh, meter_ids, cal, row_interval, groups, contracted = args
+    kwh, meter_ids, cal, row_interval, groups, contracted, threads = args
     opts = sig.Options(
         valley_hours=(int(valley_hours[0]), int(valley_hours[1])),
         min_days=int(min_days),
     )
-    out = _compute(kwh, cal, opts, row_interval, _check_n_jobs(n_jobs))
+    out = _compute(kwh, cal, opts, row_interval, threads)
     return _assemble(
         out,
         meter_ids,
@@ -836,19 +837,6 @@ def extract_features(
         contracted,
         int(min_days),
     )
-
-
-def _check_n_jobs(n_jobs) -> int:
-    """Threads for :func:`extract_features`: ``n_jobs`` with -1 resolved to the cores."""
-    import os
-
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
-        raise ValueError(
-            f"n_jobs must be a positive number of threads or -1 (one per core), got {n_jobs!r}."
-        )
-    if n_jobs < 0:
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-    return int(n_jobs)
 
 
 def _compute(kwh, cal, opts, row_interval: np.ndarray, n_jobs: int = 1) -> np.ndarray:
@@ -1028,7 +1016,10 @@ def _check_extract_features(
     heating_season,
     latitude,
     longitude,
+    n_jobs,
 ):
+    import os
+
     import xarray as xr
 
     if not isinstance(ds, xr.Dataset):
@@ -1096,6 +1087,16 @@ def _check_extract_features(
         or min_group_size < 1
     ):
         raise ValueError(f"min_group_size must be a positive int, got {min_group_size!r}.")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise ValueError(
+            f"n_jobs must be a positive number of threads or -1 (one per core), got {n_jobs!r}."
+        )
+    if n_jobs > 0:
+        threads = int(n_jobs)
+    elif hasattr(os, "sched_getaffinity"):  # the cores this process may run on
+        threads = len(os.sched_getaffinity(0))
+    else:
+        threads = os.cpu_count() or 1
 
     meter_ids = np.asarray(ds["meter"].values).astype(str)
     if pd.Index(meter_ids).has_duplicates:
@@ -1134,7 +1135,7 @@ def _check_extract_features(
         _check_groups_match(ref, groups)
 
     contracted = _check_contracted(contracted_kw, ds, meter_ids)
-    return kwh.data, meter_ids, cal, row_interval, groups, contracted
+    return kwh.data, meter_ids, cal, row_interval, groups, contracted, threads
 
 
 def _check_heating_season(season):
