@@ -35,6 +35,10 @@ def scored(request):
         n_meters=1600, start=start, end=end, seed=seed, mining_share=share, labelled_share=1 / 3
     )
     truth = pop.truth.set_index("meter_id")["is_mining"]
+
+    def judged(r):  # r is sorted, most suspicious first
+        return truth.loc[r["meter_id"]].to_numpy(bool), r["score"].to_numpy(float)
+
     out = {}
     for name in ("unsupervised", "supervised"):
         with warnings.catch_warnings():
@@ -43,14 +47,9 @@ def scored(request):
                 pop.readings, pop.registry, weather=pop.weather, labels=pop.labels
             )
             r = model.score(pop.readings, pop.registry, weather=pop.weather, reasons=False)
-        if name == "unsupervised":
-            u = r[~r["meter_id"].isin(pop.labels["meter_id"])]
-            yu = truth.loc[u["meter_id"]].to_numpy(bool)
-            out["unsupervised_on_unlabelled"] = (yu, u["score"].to_numpy(float))
-        if name == "supervised":
-            r = r[~r["meter_id"].isin(pop.labels["meter_id"])]
-        y = truth.loc[r["meter_id"]].to_numpy(bool)
-        out[name] = (y, r["score"].to_numpy(float))  # r is sorted, most suspicious first
+        unlabelled = r[~r["meter_id"].isin(pop.labels["meter_id"])]
+        out[name] = judged(unlabelled if name == "supervised" else r)
+        out[f"{name}_on_unlabelled"] = judged(unlabelled)
     return out
 
 
