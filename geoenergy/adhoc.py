@@ -34,13 +34,8 @@ class FileWorkspace:
     def rejected_rows(self) -> pd.DataFrame:
         """Every rejected row, as ``geoenergy rejected --export`` writes them."""
         from geoenergy.ingest.core import rejected_frame
-        from geoenergy.store import Store
 
-        store = Store.for_workspace(self.ws)
-        try:
-            return rejected_frame(store)
-        finally:
-            store.dispose()
+        return rejected_frame(self.ws.store)
 
 
 @contextlib.contextmanager

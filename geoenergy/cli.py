@@ -117,9 +117,7 @@ def _workspace():
 
 
 def _store(ws):
-    from geoenergy.store import Store
-
-    return Store.for_workspace(ws)
+    return ws.store
 
 
 def _parse_map(items: list[str] | None) -> dict[str, str]:

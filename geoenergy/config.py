@@ -85,6 +85,8 @@ class Workspace:
     def __init__(self, path, *, db_url: str | None = None, timezone: str | None = None):
         self.path = Path(path).expanduser().resolve()
         self.settings = self._load_settings()
+        self._store = None
+        self._readings = None
         db_url = db_url or os.environ.get("GEOENERGY_DB") or None
         if db_url:
             self.settings.db_url = db_url
@@ -132,6 +134,53 @@ class Workspace:
         core = {k: v for k, v in data.items() if k in known}
         extra = {k: v for k, v in data.items() if k not in known}
         return Settings(**core, extra=extra)
+
+    # -- the open handle -----------------------------------------------------------
+    @property
+    def store(self):
+        """The workspace's relational store, opened once and shared.
+
+        Every library function that is handed this workspace uses this one
+        :class:`geoenergy.store.Store` (one engine, one connection pool)
+        instead of opening the store again from the URL. :meth:`close`
+        disposes of it.
+
+        Returns
+        -------
+        geoenergy.store.Store
+        """
+        if self._store is None:
+            from geoenergy.store import Store
+
+            self._store = Store(self.db_url)
+        return self._store
+
+    @property
+    def readings(self):
+        """The workspace's meter-readings store (partitioned Parquet), opened once.
+
+        Returns
+        -------
+        geoenergy.readings.ReadingsStore
+        """
+        if self._readings is None:
+            from geoenergy.readings import ReadingsStore
+
+            self._readings = ReadingsStore(self.readings_path, self.settings.readings_buckets)
+        return self._readings
+
+    def close(self) -> None:
+        """Dispose of the open store's connections; the workspace may be used again."""
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+        self._readings = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- paths --------------------------------------------------------------------
     @property

@@ -84,9 +84,7 @@ class DetectionResult:
 
 
 def _store(ws, store):
-    from geoenergy.store import Store
-
-    return store or Store.for_workspace(ws)
+    return store or ws.store
 
 
 # -- inputs from the store ---------------------------------------------------------------

@@ -19,7 +19,7 @@ class MissingLayerError(GeoEnergyError):
 
 
 def _store(ws, store):
-    return store or Store.for_workspace(ws)
+    return store or ws.store
 
 
 def list_layers(ws, *, store: Store | None = None) -> pd.DataFrame:

@@ -251,11 +251,10 @@ def publish_workspace(
     """
     from geoenergy.heat import analyse_workspace
     from geoenergy.layerstore import load_layer
-    from geoenergy.store import Store
     from layers.aggregate import aggregate_to_districts, aggregate_to_grid
     from webmap import MapSpec, publish_site
 
-    store = store or Store.for_workspace(ws)
+    store = store or ws.store
     store.check()
     run = latest_run(store, run_id)
     maps: dict = {}

@@ -200,6 +200,31 @@ class ReadingsStore:
         return pa.concat_tables(tables).to_pandas()
 
 
+def token_committed(store) -> Callable[[str], bool]:
+    """``f(token)``: is the readings ingestion with this commit token committed in the store?
+
+    A readings write is two-phase: the Parquet files are staged under a token
+    in ``manifest.next.json``, the relational store records the ingestion with
+    that token, then the manifest is swapped. :meth:`ReadingsStore.recover`
+    asks this function which side of the swap an interrupted write reached.
+
+    Parameters
+    ----------
+    store : geoenergy.store.Store
+        The workspace's relational store.
+    """
+    import sqlalchemy as sa
+
+    from geoenergy.store import Ingest
+
+    def is_committed(token: str) -> bool:
+        with store.session() as s:
+            rows = s.execute(sa.select(Ingest.options).where(Ingest.kind == "readings")).scalars()
+            return any((o or {}).get("token") == token for o in rows)
+
+    return is_committed
+
+
 def _write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -261,15 +286,13 @@ def open_readings(
     import sqlalchemy as sa
     import xarray as xr
 
-    from geoenergy.store import Meter, Store
+    from geoenergy.store import Meter
 
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {sorted(RESOLUTIONS)}, got {resolution!r}.")
-    store = store or Store.for_workspace(ws)
+    store = store or ws.store
     tz = ws.tz
-    rs = ReadingsStore(ws.readings_path, ws.settings.readings_buckets)
-    from geoenergy.ingest.readings import token_committed
-
+    rs = ws.readings
     if (rs.path / MANIFEST_NEXT).exists():
         with rs.lock():
             rs.recover(token_committed(store))

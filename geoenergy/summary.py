@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from geoenergy.readings import ReadingsStore
 from geoenergy.store import Ingest, InspectionLabel, Layer, Meter, RejectedRow, Weather, redact_url
 
 
@@ -34,7 +33,7 @@ def workspace_summary(ws, store) -> dict[str, object]:
     out["meters by class"] = ", ".join(f"{c} {n:,}" for c, n in sorted(by_class)) or "-"
     span = f"{first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M} UTC" if first else "-"
     out["readings"] = f"{n_readings:,} ({span})"
-    rs = ReadingsStore(ws.readings_path, ws.settings.readings_buckets)
+    rs = ws.readings
     files = rs.files()
     size = sum(p.stat().st_size for ps in files.values() for p in ps if p.exists())
     out["readings store"] = (

@@ -46,7 +46,7 @@ def ingest_layer(
     """
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
-    store = store or Store.for_workspace(ws)
+    store = store or ws.store
     store.check()
     from pathlib import Path
 

@@ -53,25 +53,10 @@ from geoenergy.ingest.core import (
     utc_datetime,
 )
 from geoenergy.ingest.sources import DEFAULT_CHUNK_ROWS, open_table, sha256_file
-from geoenergy.readings import SCHEMA, ReadingsStore, bucket_of
-from geoenergy.store import Ingest, Meter, Store
+from geoenergy.readings import SCHEMA, bucket_of, token_committed
+from geoenergy.store import Meter, Store
 
 KEY = ["meter_id", "timestamp"]
-
-
-def readings_store(ws: Workspace) -> ReadingsStore:
-    return ReadingsStore(ws.readings_path, ws.settings.readings_buckets)
-
-
-def token_committed(store: Store) -> Callable[[str], bool]:
-    """``f(token)``: is the readings ingestion with this token committed in the store?"""
-
-    def is_committed(token: str) -> bool:
-        with store.session() as s:
-            rows = s.execute(sa.select(Ingest.options).where(Ingest.kind == "readings")).scalars()
-            return any((o or {}).get("token") == token for o in rows)
-
-    return is_committed
 
 
 def ingest_readings(
@@ -124,13 +109,13 @@ def ingest_readings(
     """
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
-    store = store or Store.for_workspace(ws)
+    store = store or ws.store
     store.check()
     src = open_table(
         path, "readings", column_map=column_map, encoding=encoding, delimiter=delimiter
     )
     sha = sha256_file(src.path)
-    rs = readings_store(ws)
+    rs = ws.readings
     with rs.lock():
         rs.recover(token_committed(store))
         prev = previous_ingest(store, "readings", sha)

@@ -88,7 +88,7 @@ def _run(
 ):
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.UTC)
-    store = store or Store.for_workspace(ws)
+    store = store or ws.store
     store.check()
     src = open_table(path, kind, column_map=column_map, encoding=encoding, delimiter=delimiter)
     sha = sha256_file(src.path)

@@ -161,12 +161,11 @@ def create_app(
             "the review app needs fastapi, uvicorn, jinja2, python-multipart, argon2-cffi, "
             "itsdangerous and openpyxl (dependencies of geoenergy): `pip install -e .`."
         ) from None
-    from geoenergy.store import Store
     from geoenergy.web import routes
     from geoenergy.web.security import SecurityHeaders, load_secret_key
 
     if store is None:
-        store = Store.for_workspace(ws)
+        store = ws.store
     store.check()
     if secret_key is None:
         if ws is not None:

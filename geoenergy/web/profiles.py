@@ -83,9 +83,8 @@ def clear_cache() -> None:
 
 
 def _manifest_version(ws) -> int:
-    from geoenergy.readings import ReadingsStore
 
-    return int(ReadingsStore(ws.readings_path, ws.settings.readings_buckets).manifest()["version"])
+    return int(ws.readings.manifest()["version"])
 
 
 def load_profiles(
