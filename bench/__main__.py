@@ -18,7 +18,7 @@ import time
 #: name -> (module, what it compares, arguments for a smoke run)
 SUITES: dict[str, tuple[str, str, list[str]]] = {
     "readings": (
-        "bench.run",
+        "bench.bench_readings",
         "ingest CSV/Parquet and open as xarray vs pandas",
         ["--size", "small"],
     ),

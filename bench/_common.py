@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import platform
 import resource
 import subprocess
 import sys
@@ -296,6 +297,71 @@ def _child(func: str, kwargs_json: str) -> None:
     result = getattr(importlib.import_module(module), name)(**json.loads(kwargs_json))
     result["peak_mib"] = peak_rss_mib()
     print(RESULT_MARK + json.dumps(result, default=float), flush=True)
+
+
+# -- the readings-style table (readings and webmap suites) ---------------------------
+
+ADJ = {"hour": "hourly", "day": "daily"}
+"""Adjective of a :class:`Dataset` interval, for titles."""
+
+
+def _fmt(x, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def print_table(results: dict[str, list[Row]], data: Dataset, elapsed: float) -> None:
+    """Print one row per case of ``results`` ({benchmark: rows}) as a rich table."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title=(
+            f"GeoEnergy vs pandas - {data.meters:,} meters x {data.days} days "
+            f"({data.rows:,} {ADJ[data.interval]} readings)"
+        ),
+        caption=escape(
+            "time: wall-clock of the timed part [s]; ratio = ours / baseline (<1: ours faster); "
+            "rows/s: input readings per second; peak: max RSS of a fresh subprocess per case "
+            "(VmHWM, includes interpreter + imports) [MiB]. "
+            f"{platform.python_implementation()} {platform.python_version()}, "
+            f"total {elapsed:.0f} s."
+        ),
+    )
+    for col in (
+        "benchmark",
+        "case",
+        "ours [s]",
+        "baseline [s]",
+        "ratio",
+        "ours rows/s",
+        "base rows/s",
+        "ours peak [MiB]",
+        "base peak [MiB]",
+    ):
+        table.add_column(escape(col), justify="left" if col in ("benchmark", "case") else "right")
+    table.add_column("notes", overflow="fold")
+    for bench, rows in results.items():
+        for r in rows:
+            b = r.baseline
+            notes = [r.note] if r.note else []
+            if not r.ours.ok:
+                notes.append(f"ours failed: {r.ours.error}")
+            if b is not None and not b.ok:
+                notes.append(f"baseline failed: {b.error}")
+            table.add_row(
+                bench,
+                r.name,
+                _fmt(r.ours.seconds, ".2f"),
+                _fmt(b and b.seconds, ".2f"),
+                _fmt(r.ratio, ".2f"),
+                _fmt(r.ours.rows_per_s, ",.0f"),
+                _fmt(b and b.rows_per_s, ",.0f"),
+                _fmt(r.ours.peak_mib, ",.0f"),
+                _fmt(b and b.peak_mib, ",.0f"),
+                escape("; ".join(n for n in notes if n)),
+            )
+    Console(width=max(160, Console().width)).print(table)
 
 
 if __name__ == "__main__":

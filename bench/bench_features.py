@@ -273,7 +273,7 @@ def run_cases(
 
 
 def run(data, work=None, *, log=print, timeout: float | None = None) -> list[Row]:
-    """Entry point for ``bench/run.py``: streams ``data.meters`` x ``data.days``.
+    """The common ``run(data, work)`` signature: streams ``data.meters`` x ``data.days``.
 
     Generates its own data (lazily, in memory); ``data.ensure`` is not needed.
     """

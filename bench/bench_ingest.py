@@ -19,7 +19,8 @@ Cases (each side in a fresh subprocess; times [s] cover only the ingestion):
   another order, so another hash). Ours reads and checks every row and
   finds them all duplicates; the baseline does as above.
 
-Run alone: ``python -m bench.bench_ingest --meters 2000 --days 60``.
+Run alone: ``python -m bench ingest --meters 2000 --days 60`` (the readings suite,
+:mod:`bench.bench_readings`, runs it; this module is one of its parts).
 """
 
 from __future__ import annotations
@@ -150,9 +151,3 @@ def run(data: Dataset, work: Path, *, log=print, timeout: float | None = None) -
     for p in ("analyst-same.parquet", "analyst-resent.parquet", base_csv.name):
         (work / p).unlink(missing_ok=True)
     return rows
-
-
-if __name__ == "__main__":
-    from bench.run import main
-
-    main(["ingest"])

@@ -286,7 +286,7 @@ def run(
 ) -> list[Row]:
     """Run all cases; returns one :class:`bench._common.Row` per case.
 
-    Called from ``bench/run.py`` as ``run(data, work, ...)``: the full size,
+    Called as ``run(data, work, ...)`` with a :class:`bench._common.Dataset`: the full size,
     unless ``data.meters`` is the ``small`` preset's (<= 200), then
     :data:`SMALL`. Explicit ``points``/``buildings`` win.
     """

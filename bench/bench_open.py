@@ -22,7 +22,8 @@ Correctness (untimed, fresh subprocess): the full meters x days matrix of
 daily sums [kWh] from ``open_readings`` must equal the pandas one, and the
 per-meter results of the timed cases must agree.
 
-Run alone: ``python -m bench.bench_open --meters 2000 --days 60``.
+Run alone: ``python -m bench open --meters 2000 --days 60`` (the readings suite,
+:mod:`bench.bench_readings`, runs it; this module is one of its parts).
 """
 
 from __future__ import annotations
@@ -191,9 +192,3 @@ def run(
             f"(max |diff| {c.extra['max_abs_diff_kwh']:.1e} kWh)"
         )
     return rows
-
-
-if __name__ == "__main__":
-    from bench.run import main
-
-    main(["open"])

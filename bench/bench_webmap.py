@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench._common import Dataset, Row, run_case
+from bench._common import Dataset, Row, print_table, run_case
 
 HERE = "bench.bench_webmap"
 CHROMIUM = "/usr/bin/chromium"
@@ -387,10 +387,10 @@ def main(argv=None) -> list[Row]:
     import argparse
     import tempfile
 
-    from bench.run import print_table
-
     p = argparse.ArgumentParser(prog="python -m bench.bench_webmap", description=__doc__)
-    p.add_argument("--meters", type=int, default=2000, help="size preset as in bench.run")
+    p.add_argument(
+        "--meters", type=int, default=2000, help="number of meters, as in the readings suite"
+    )
     p.add_argument("--timeout", type=float, help="per-case timeout [s]")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="geoenergy-bench-webmap-") as tmp:

@@ -1,8 +1,11 @@
-"""Run the GeoEnergy benchmarks and print their figures.
+"""The readings suite: ingesting meter files and opening them as xarray, vs pandas.
 
-``python -m bench`` (or ``python bench/run.py``) runs every benchmark at the
-default size; ``python -m bench open --meters 100000 --days 365 --interval day``
-runs one benchmark at another size. See ``bench/README.md``.
+Its two parts live in :mod:`bench.bench_ingest` and :mod:`bench.bench_open`;
+this module runs them on one synthetic data set and prints one table.
+``python -m bench readings`` runs both at the default size;
+``python -m bench readings open --meters 100000 --days 365 --interval day``
+(or ``python -m bench open ...``) runs one part at another size.
+See ``bench/README.md``.
 
 Every case runs in a fresh subprocess. Times are wall-clock seconds [s] of
 the timed part only (data generation and workspace setup are not timed);
@@ -16,21 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # `python bench/run.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench import bench_ingest, bench_open
-from bench._common import Dataset, Row
+from bench._common import ADJ, Dataset, Row, print_table
 
 BENCHMARKS = {"ingest": bench_ingest.run, "open": bench_open.run}
-ADJ = {"hour": "hourly", "day": "daily"}
 SIZES = {
     "small": (200, 14),  # smoke run, seconds
     "default": (2000, 60),  # ~2.9 M hourly rows, a few minutes
@@ -39,7 +36,9 @@ SIZES = {
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m bench readings", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument(
         "benchmarks",
         nargs="*",
@@ -102,64 +101,6 @@ def main(argv=None) -> list[Row]:
     if args.json:
         args.json.write_text(json.dumps(to_json(results, data), indent=1), encoding="utf-8")
     return [r for rows in results.values() for r in rows]
-
-
-def _fmt(x, spec: str) -> str:
-    return "-" if x is None else format(x, spec)
-
-
-def print_table(results: dict[str, list[Row]], data: Dataset, elapsed: float) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(
-        title=(
-            f"GeoEnergy vs pandas - {data.meters:,} meters x {data.days} days "
-            f"({data.rows:,} {ADJ[data.interval]} readings)"
-        ),
-        caption=escape(
-            "time: wall-clock of the timed part [s]; ratio = ours / baseline (<1: ours faster); "
-            "rows/s: input readings per second; peak: max RSS of a fresh subprocess per case "
-            "(VmHWM, includes interpreter + imports) [MiB]. "
-            f"{platform.python_implementation()} {platform.python_version()}, "
-            f"total {elapsed:.0f} s."
-        ),
-    )
-    for col in (
-        "benchmark",
-        "case",
-        "ours [s]",
-        "baseline [s]",
-        "ratio",
-        "ours rows/s",
-        "base rows/s",
-        "ours peak [MiB]",
-        "base peak [MiB]",
-    ):
-        table.add_column(escape(col), justify="left" if col in ("benchmark", "case") else "right")
-    table.add_column("notes", overflow="fold")
-    for bench, rows in results.items():
-        for r in rows:
-            b = r.baseline
-            notes = [r.note] if r.note else []
-            if not r.ours.ok:
-                notes.append(f"ours failed: {r.ours.error}")
-            if b is not None and not b.ok:
-                notes.append(f"baseline failed: {b.error}")
-            table.add_row(
-                bench,
-                r.name,
-                _fmt(r.ours.seconds, ".2f"),
-                _fmt(b and b.seconds, ".2f"),
-                _fmt(r.ratio, ".2f"),
-                _fmt(r.ours.rows_per_s, ",.0f"),
-                _fmt(b and b.rows_per_s, ",.0f"),
-                _fmt(r.ours.peak_mib, ",.0f"),
-                _fmt(b and b.peak_mib, ",.0f"),
-                escape("; ".join(n for n in notes if n)),
-            )
-    Console(width=max(160, Console().width)).print(table)
 
 
 def to_json(results: dict[str, list[Row]], data: Dataset) -> dict:
