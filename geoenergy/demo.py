@@ -149,8 +149,7 @@ def _step_train(ctx: DemoContext) -> list[str]:
 
 
 def _step_heat(ctx: DemoContext) -> list[str]:
-    from geoenergy.cli_heat import write_result
-    from geoenergy.heat import analyse_workspace
+    from geoenergy.heat import analyse_workspace, write_result
 
     res = analyse_workspace(ctx.ws, store=ctx.store)
     ctx.results["heat"] = res
@@ -209,7 +208,7 @@ def run_demo(
     if db_url:
         ws = Workspace(ws.path, db_url=db_url)
     upgrade(ws.db_url)
-    store = Store.for_workspace(ws)
+    store = ws.store
     ctx = DemoContext(ws=ws, store=store, console=console)
     console.rule("[bold]GeoEnergy demo on a SYNTHETIC sample city")
     steps = [("generate the synthetic sample city", lambda c: _step_generate(c, n_meters, seed))]
@@ -236,5 +235,5 @@ def run_demo(
         highlight=False,
         markup=False,
     )
-    store.dispose()
+    ws.close()
     return ctx

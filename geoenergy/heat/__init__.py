@@ -13,6 +13,7 @@ coefficient (pvlib style), and one orchestration over GeoDataFrames:
 :mod:`.ranking`    the documented score and the ranking
 :mod:`.config`     every assumption in one dataclass, loadable from TOML
 :mod:`.analysis`   one row per data centre plus connection lines; sensitivity
+:mod:`.output`     the result written to GeoPackage or CSV (and the NetCDF grid)
 =================  ==============================================================
 
 The spatial part (nearest network segment, routes, demand around a site,
@@ -27,6 +28,7 @@ from geoenergy.heat.analysis import (
     sensitivity,
 )
 from geoenergy.heat.config import HeatConfig
+from geoenergy.heat.output import write_result
 
 __all__ = [
     "HeatConfig",
@@ -35,4 +37,5 @@ __all__ = [
     "analyse_files",
     "analyse_workspace",
     "sensitivity",
+    "write_result",
 ]

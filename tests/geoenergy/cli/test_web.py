@@ -10,7 +10,6 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from geoenergy import cli_web
 from geoenergy.cli import app, main
 from geoenergy.store import AuditLog, Store, User
 
@@ -18,10 +17,7 @@ PW = "a long enough passphrase"
 
 
 @pytest.fixture(autouse=True)
-def _registered(monkeypatch):
-    # geoenergy.cli calls cli_web.register(app) once wired in; until then, do it here.
-    if not any(c.name == "serve" for c in app.registered_commands):
-        cli_web.register(app)
+def _clean_env(monkeypatch):
     for var in ("GEOENERGY_DB", "GEOENERGY_WORKSPACE", "GEOENERGY_WEB_OPTIONS"):
         # setenv first so the original state is restored even if `serve` sets it.
         monkeypatch.setenv(var, "")

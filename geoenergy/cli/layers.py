@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geoenergy.cli import ForceOpt, _print_report, _store, _workspace, console, ensure_registered
+from geoenergy.cli._common import ForceOpt, console, open_workspace, print_report
 from geoenergy.errors import ConfigError
 
 KindArg = Annotated[
@@ -88,23 +87,25 @@ def add(
     from geoenergy.ingest import ingest_layer
     from layers.schemas import LayerError
 
-    ws = _workspace()
-    try:
-        report = ingest_layer(
-            ws,
-            kind,
-            file,
-            name=name,
-            layer=layer,
-            make_valid=make_valid,
-            force=force,
-            coord_system=coord_system,
-            swap_xy=swap_xy,
-            study_area=_study_area(study_area),
-        )
-    except LayerError as exc:
-        raise ConfigError(str(exc)) from None
-    _print_report(report)
+    box = _study_area(study_area)
+    with open_workspace() as ws:
+        try:
+            report = ingest_layer(
+                ws,
+                kind,
+                file,
+                name=name,
+                layer=layer,
+                make_valid=make_valid,
+                force=force,
+                coord_system=coord_system,
+                swap_xy=swap_xy,
+                study_area=box,
+                store=ws.store,
+            )
+        except LayerError as exc:
+            raise ConfigError(str(exc)) from None
+    print_report(report)
 
 
 @layers_app.command("list")
@@ -112,8 +113,8 @@ def list_cmd():
     """The layers in the workspace's store."""
     from geoenergy.layerstore import list_layers
 
-    ws = _workspace()
-    df = list_layers(ws, store=_store(ws))
+    with open_workspace() as ws:
+        df = list_layers(ws, store=ws.store)
     if df.empty:
         console.print("No layers. Load one with `geoenergy layers add KIND FILE`.")
         return
@@ -170,12 +171,3 @@ def check(
     for p in problems:
         console.print(f"[red]problem[/]: {escape(p['message'])}")
     raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``layers`` command group to the CLI."""
-    app.add_typer(layers_app, name="layers")
-
-
-# Importing this module before geoenergy.cli must still give the CLI its commands.
-ensure_registered(sys.modules[__name__])

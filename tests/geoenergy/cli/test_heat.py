@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from geoenergy.cli_heat import register
+from geoenergy.cli.heat import heat
 from geoenergy.errors import ConfigError
 
 
@@ -21,7 +21,7 @@ def app():
     def _root():
         """Test root."""
 
-    register(app)
+    app.command("heat")(heat)
     return app
 
 

@@ -1,8 +1,12 @@
-"""``geoenergy detect``, ``geoenergy train`` and ``geoenergy models``."""
+"""``geoenergy detect``, ``geoenergy train`` and ``geoenergy models``: the mining detector.
+
+``detect`` and ``train`` work either straight from files (a temporary
+workspace from :func:`geoenergy.adhoc.workspace_from_files`) or on the
+workspace; ``models`` lists and registers saved detector models.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geoenergy.cli import _store, _workspace, console, ensure_registered, err_console
+from geoenergy.cli._common import console, err_console, open_workspace
 from geoenergy.errors import ConfigError
 
 FileOpt = Annotated[Path | None, typer.Option(help="CSV or Parquet file (data contract).")]
@@ -112,8 +116,8 @@ def detect(
                 fw.ws, detector="unsupervised" if detector == "auto" else detector, save=False
             )
     else:
-        ws = _workspace()
-        res = run_detection(ws, detector=detector, store=_store(ws), eps_m=eps_m)
+        with open_workspace() as ws:
+            res = run_detection(ws, detector=detector, store=ws.store, eps_m=eps_m)
     cols = ["meter_id", "score", "rank", "flagged", "status", "reasons"]
     extra = ["onset_date", "customer_class", "district", "building_use", "peer_group", "hotspot"]
     table = res.scores[cols + extra]
@@ -175,20 +179,28 @@ def train(
         ) as fw:
             _report_files(fw, out)
             model, metrics = train_model(fw.ws)
-    else:
-        ws = _workspace()
-        store = _store(ws)
+        _save_model(model, metrics, out)
+        return
+    with open_workspace() as ws:
         if labels is not None:
             from geoenergy.ingest import ingest_labels
 
-            rep = ingest_labels(ws, labels, store=store)
+            rep = ingest_labels(ws, labels, store=ws.store)
             console.print(f"labels    {rep.summary()}")
-        model, metrics = train_model(ws, store=store)
+        model, metrics = train_model(ws, store=ws.store)
         if out is None:
             import datetime as dt
 
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             out = ws.path / "models" / f"mining-supervised-{stamp}.joblib"
+        _save_model(model, metrics, out)
+        if register:
+            rec = register_model(ws, out, store=ws.store)
+            console.print(f"Registered as the workspace's detector (model {rec.id}).")
+
+
+def _save_model(model, metrics: dict, out: Path) -> None:
+    """Save a trained model and its card, and print the hold-out metrics."""
     card_path = model.save(out)
     console.print(f"Wrote model {out} and its card {card_path}.")
     if metrics:
@@ -203,9 +215,6 @@ def train(
         console.print(
             "Too few labels for a hold-out evaluation; the card has no hold-out metrics."
         )
-    if register:
-        rec = register_model(ws, out, store=store)
-        console.print(f"Registered as the workspace's detector (model {rec.id}).")
 
 
 @models_app.command("list")
@@ -215,9 +224,7 @@ def models_list():
 
     from geoenergy.store import DetectorModel
 
-    ws = _workspace()
-    store = _store(ws)
-    with store.session() as s:
+    with open_workspace() as ws, ws.store.session() as s:
         rows = s.execute(sa.select(DetectorModel).order_by(DetectorModel.id)).scalars().all()
     if not rows:
         console.print("No registered models; `geoenergy detect` uses the unsupervised detector.")
@@ -246,17 +253,6 @@ def models_register(
     """Make a saved model the workspace's active detector (its card is checked first)."""
     from geoenergy.detection import register_model
 
-    ws = _workspace()
-    rec = register_model(ws, path, name=name, store=_store(ws))
+    with open_workspace() as ws:
+        rec = register_model(ws, path, name=name, store=ws.store)
     console.print(f"Registered {path} as model {rec.id}; `geoenergy detect` now uses it.")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``detect``, ``train`` and ``models`` to the CLI."""
-    app.command()(detect)
-    app.command()(train)
-    app.add_typer(models_app, name="models")
-
-
-# Importing this module before geoenergy.cli must still give the CLI its commands.
-ensure_registered(sys.modules[__name__])

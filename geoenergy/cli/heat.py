@@ -11,113 +11,19 @@ the column name (GeoPackage layer ``data_centres``, or CSV by the extension),
 plus the connection lines (GeoPackage layer ``connections``; for CSV a
 sibling ``<name>_connections.csv``). Metered monthly PUE goes to
 ``<name>_pue_monthly.csv`` and, with ``--grid FILE.nc``, the heat-density grid
-to NetCDF.
+to NetCDF. Writing the files is the library's
+:func:`geoenergy.heat.write_result`; this module parses, calls and prints.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from geoenergy.cli import ensure_registered
+from geoenergy.cli._common import console, open_workspace
 from geoenergy.errors import ConfigError
-
-__all__ = ["heat", "register", "write_result"]
-
-SITES_LAYER = "data_centres"
-CONNECTIONS_LAYER = "connections"
-_SUFFIXES = (".gpkg", ".csv")
-
-
-def _boolish(s) -> bool:
-    import numpy as np
-    import pandas as pd
-
-    vals = [v for v in s if v is not None and v is not pd.NA]
-    return bool(vals) and all(isinstance(v, bool | np.bool_) for v in vals)
-
-
-def _for_file(frame):
-    """Plain dtypes every OGR driver and CSV reader understand (NA stays empty)."""
-    import pandas as pd
-
-    out = frame.copy()
-    geom = frame.geometry.name if hasattr(frame, "geometry") else None
-    for c in out.columns:
-        s = out[c]
-        if c == geom:
-            continue
-        if isinstance(s.dtype, pd.BooleanDtype) or (s.dtype == object and _boolish(s)):
-            out[c] = pd.array(
-                [None if v is None or v is pd.NA else bool(v) for v in s], dtype="boolean"
-            )
-        elif isinstance(s.dtype, pd.Int64Dtype):
-            out[c] = s.astype("float64")
-    return out
-
-
-def write_result(res, out: Path, *, grid: Path | None = None) -> list[Path]:
-    """Write a :class:`geoenergy.heat.HeatResult` to GeoPackage or CSV.
-
-    Parameters
-    ----------
-    res : HeatResult
-    out : Path
-        ``.gpkg`` (layers ``data_centres`` and ``connections``) or ``.csv``
-        (geometry as WKT plus ``lon``/``lat``; connections in a sibling file).
-    grid : Path, optional
-        NetCDF file for the heat-density grid.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    import pandas as pd
-
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in _SUFFIXES:
-        raise ConfigError(
-            f"--out {out}: unknown extension {out.suffix!r}; use .gpkg (GeoPackage) or .csv."
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    written = [out]
-    sites = _for_file(res.sites)
-    connections = _for_file(res.connections)
-    if suffix == ".gpkg":
-        out.unlink(missing_ok=True)
-        sites.to_file(out, layer=SITES_LAYER, driver="GPKG", engine="pyogrio")
-        connections.to_file(out, layer=CONNECTIONS_LAYER, driver="GPKG", engine="pyogrio")
-    else:
-        cent = res.sites.geometry.representative_point()
-        table = pd.DataFrame(sites.drop(columns=sites.geometry.name))
-        table["lon"], table["lat"] = cent.x.to_numpy(), cent.y.to_numpy()
-        table["geometry_wkt"] = res.sites.geometry.to_wkt().to_numpy()
-        table.to_csv(out, index=False)
-        side = out.with_name(f"{out.stem}_connections.csv")
-        lines = pd.DataFrame(connections.drop(columns=connections.geometry.name))
-        lines["geometry_wkt"] = res.connections.geometry.to_wkt().to_numpy()
-        lines.to_csv(side, index=False)
-        written.append(side)
-    if len(res.monthly_pue):
-        monthly = out.with_name(f"{out.stem}_pue_monthly.csv")
-        res.monthly_pue.to_csv(monthly, index=False)
-        written.append(monthly)
-    if grid is not None:
-        if res.heat_density is None:
-            raise ConfigError(
-                "--grid needs heat demand: give --demand or --buildings (or load a "
-                "heat_demand or buildings layer into the workspace)."
-            )
-        grid = Path(grid)
-        grid.parent.mkdir(parents=True, exist_ok=True)
-        res.heat_density.to_netcdf(grid)
-        written.append(grid)
-    return written
 
 
 def _check_heat_options(data_centres, network, demand, buildings, streets, out):
@@ -135,7 +41,7 @@ def _check_heat_options(data_centres, network, demand, buildings, streets, out):
         )
     if data_centres is not None and out is None:
         raise ConfigError("--out FILE (.gpkg or .csv) is required with --data-centres.")
-    if out is not None and Path(out).suffix.lower() not in _SUFFIXES:
+    if out is not None and Path(out).suffix.lower() not in (".gpkg", ".csv"):
         raise ConfigError(f"--out {out}: use a .gpkg or .csv file name.")
 
 
@@ -188,8 +94,7 @@ def heat(
     from rich.markup import escape
     from rich.table import Table
 
-    from geoenergy.cli import _workspace, console
-    from geoenergy.heat import HeatConfig, analyse, sensitivity
+    from geoenergy.heat import HeatConfig, analyse, sensitivity, write_result
     from geoenergy.heat.analysis import load_file_inputs, load_workspace_inputs, workspace_config
     from layers.schemas import LayerError
 
@@ -204,13 +109,18 @@ def heat(
                 data_centres, network, demand=demand, buildings=buildings, streets=streets
             )
         else:
-            ws = _workspace()
-            inputs, notes = load_workspace_inputs(ws)
+            with open_workspace() as ws:
+                inputs, notes = load_workspace_inputs(ws, store=ws.store)
             cfg = cfg or workspace_config(ws)
             out = out or ws.path / "heat" / "heat_opportunities.gpkg"
     except LayerError as exc:
         raise ConfigError(str(exc)) from None
     res = analyse(**inputs, config=cfg)
+    if grid is not None and res.heat_density is None:
+        raise ConfigError(
+            "--grid needs heat demand: give --demand or --buildings (or load a "
+            "heat_demand or buildings layer into the workspace)."
+        )
     res.notes[:0] = notes
     written = write_result(res, out, grid=grid)
     if sensitivity_out is not None:
@@ -248,12 +158,3 @@ def heat(
         console.print(f"[yellow]note[/]: {escape(note)}")
     for path in written:
         console.print(f"wrote {escape(str(path))}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``heat`` command to the CLI."""
-    app.command("heat")(heat)
-
-
-# Importing this module before geoenergy.cli must still give the CLI its commands.
-ensure_registered(sys.modules[__name__])

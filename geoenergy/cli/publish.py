@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from geoenergy.cli import _store, _workspace, console, ensure_registered
+from geoenergy.cli._common import console, open_workspace
 from geoenergy.errors import ConfigError
 
 
@@ -67,26 +66,18 @@ def publish(
         basemap = Basemap.tianditu(tianditu_key)
     elif tiles:
         basemap = Basemap(tiles, tiles_attribution)
-    ws = _workspace()
-    res = publish_workspace(
-        ws,
-        out or ws.path / "published",
-        store=_store(ws),
-        run_id=run,
-        include_addresses=include_addresses,
-        min_count=min_count,
-        basemap=basemap,
-        review_url=review_url,
-    )
+    with open_workspace() as ws:
+        res = publish_workspace(
+            ws,
+            out or ws.path / "published",
+            store=ws.store,
+            run_id=run,
+            include_addresses=include_addresses,
+            min_count=min_count,
+            basemap=basemap,
+            review_url=review_url,
+        )
     console.print(f"Published {', '.join(res.maps)} to {res.site.out_dir}.")
     if res.site.withheld:
         console.print(f"Withheld (personal data): {', '.join(res.site.withheld)}.")
     console.print(f"Open {res.index}")
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(publish)
-
-
-# Importing this module before geoenergy.cli must still give the CLI its commands.
-ensure_registered(sys.modules[__name__])

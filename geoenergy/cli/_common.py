@@ -1,0 +1,145 @@
+"""What every command module shares: the consoles, the root options, the workspace.
+
+The root callback (:mod:`geoenergy.cli`) stores ``--workspace``, ``--db`` and
+``--verbose`` in :data:`state`; a command opens its one
+:class:`~geoenergy.config.Workspace` with :func:`open_workspace` (in a
+``with`` block, so the store's connections are closed when the command
+ends) and hands that workspace down to the library. Nothing here imports a
+command module.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geoenergy.errors import ConfigError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    """The root options of the current call (set by the root callback)."""
+
+    workspace: Path | None = None
+    db: str | None = None
+    verbose: bool = False
+    dask_client: object = None
+
+
+state = State()
+
+ForceOpt = Annotated[
+    bool, typer.Option(help="Process a file again even if it was ingested before.")
+]
+
+
+def open_workspace():
+    """The workspace of ``--workspace`` (default the current folder) and ``--db``.
+
+    Returns
+    -------
+    geoenergy.config.Workspace
+        Use it as a context manager: its store (``ws.store``) is opened once,
+        on first use, and closed when the ``with`` block ends.
+    """
+    from geoenergy.config import Workspace
+
+    return Workspace(state.workspace or Path.cwd(), db_url=state.db)
+
+
+def connect_dask() -> None:
+    """Send dask work to the scheduler named by ``GEOENERGY_DASK_SCHEDULER``, if set.
+
+    The readings are read by the workers from the workspace folder, so it must
+    be on a file system the workers see at the same path.
+    """
+    address = os.environ.get("GEOENERGY_DASK_SCHEDULER", "").strip()
+    if not address or state.dask_client is not None:
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(
+            "GEOENERGY_DASK_SCHEDULER is set but dask.distributed is not installed; "
+            "`pip install distributed`, or unset the variable to compute locally."
+        ) from None
+    try:
+        state.dask_client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"cannot reach the dask scheduler {address} (GEOENERGY_DASK_SCHEDULER): {exc}. "
+            "Start it (`dask scheduler`) or unset the variable to compute locally."
+        ) from None
+
+
+def print_report(report) -> None:
+    """Print an ingestion report and its table of rejected rows by problem."""
+    console.print(report.summary())
+    if report.problems:
+        t = Table(title="Rejected rows by problem", show_lines=False)
+        t.add_column("problem")
+        t.add_column("rows", justify="right")
+        t.add_column("example")
+        for problem, (n, example) in report.problems.items():
+            t.add_row(escape(problem), f"{n:,}", escape(example))
+        console.print(t)
+
+
+class ProgressBar:
+    """A rich progress bar fed by the ingesters' callbacks.
+
+    ``with ProgressBar(label) as (total, advance)``: ``total(n)`` sets the
+    number of steps once known, ``advance(k)`` moves the bar by ``k``. The bar
+    shows only on a terminal (on standard error).
+    """
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __enter__(self):
+        self.p = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        )
+        self.p.start()
+        self.task = self.p.add_task(self.label, total=None)
+
+        def total(n):
+            self.p.update(self.task, total=n)
+
+        def advance(k):
+            self.p.advance(self.task, k)
+
+        return total, advance
+
+    def __exit__(self, *exc):
+        self.p.stop()
+
+
+def report_error(exc: BaseException, internal: bool = False) -> None:
+    """Print one clear error line (and the traceback with ``--verbose``)."""
+    if state.verbose or os.environ.get("GEOENERGY_DEBUG"):
+        traceback.print_exception(exc)
+    prefix = "internal error" if internal else "error"
+    err_console.print(
+        f"[bold red]{prefix}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+    )
+    if not state.verbose:
+        err_console.print("(run with --verbose for the traceback)", style="dim")
