@@ -6,4 +6,10 @@ It builds on the independent libraries :mod:`detectors`, :mod:`layers` and
 :mod:`webmap`, which never import it.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    # One source: the version in pyproject.toml, as installed in the package metadata.
+    __version__ = version("geoenergy")
+except PackageNotFoundError:  # imported from a checkout that was never installed
+    __version__ = "0+unknown"

@@ -3,8 +3,11 @@
 Folium links Leaflet and its plugins from CDNs. A published site must work
 on an intranet with no internet, so :func:`localize` rewrites every element
 of a map to point at local copies (``assets/<package>/<file>``) and
-:func:`copy_assets` copies those files, installed by
-``scripts/install-web.sh`` (``npm ci`` in ``webmap/assets``), into the site.
+:func:`copy_assets` copies those files into the site. They come from
+``webmap/assets/vendor`` in an installed wheel (the build hook
+``hatch_build.py`` puts them there, with their licences), or from
+``webmap/assets/node_modules`` in a checkout (``scripts/install-web.sh``
+runs ``npm ci`` in ``webmap/assets``). Nothing is fetched at run time.
 
 :data:`ASSETS` is the one registry: keyed by the names folium and its
 plugins give their links (``default_js``/``default_css``), it says which npm
@@ -29,13 +32,19 @@ import folium
 ASSETS_ENV = "WEBMAP_ASSETS_DIR"
 """Environment variable naming another ``node_modules`` folder to copy assets from."""
 
+VENDOR_DIR = Path(__file__).resolve().parent / "assets" / "vendor"
+"""Where a wheel carries the assets (laid out like ``node_modules``), see ``hatch_build.py``."""
+
+CHECKOUT_DIR = Path(__file__).resolve().parent / "assets" / "node_modules"
+"""Where ``npm ci`` installs the assets in a checkout (``scripts/install-web.sh``)."""
+
 
 class OfflineAssetError(ValueError):
     """A map links a script, style or font that is not available offline."""
 
 
 class AssetsMissingError(FileNotFoundError):
-    """The npm assets are not installed (run ``scripts/install-web.sh``)."""
+    """The assets are neither in the installed package nor in ``node_modules``."""
 
 
 @dataclass(frozen=True)
@@ -104,25 +113,36 @@ _EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 
 
 def node_modules() -> Path:
-    """The ``node_modules`` folder the assets are copied from.
+    """The folder the assets are copied from, laid out like ``node_modules``.
 
-    ``$WEBMAP_ASSETS_DIR`` when set, else ``webmap/assets/node_modules``
-    next to this module (filled by ``scripts/install-web.sh``).
+    ``$WEBMAP_ASSETS_DIR`` when set; else :data:`VENDOR_DIR` (an installed
+    wheel); else :data:`CHECKOUT_DIR` (a checkout, filled by
+    ``scripts/install-web.sh``).
 
     Raises
     ------
     AssetsMissingError
-        When the folder or Leaflet in it is missing.
+        When the folder, or Leaflet in it, is missing.
     """
+    leaflet = Path("leaflet") / "dist" / "leaflet.js"
     env = os.environ.get(ASSETS_ENV)
-    root = Path(env) if env else Path(__file__).resolve().parent / "assets" / "node_modules"
-    if not (root / "leaflet" / "dist" / "leaflet.js").is_file():
-        raise AssetsMissingError(
-            f"The web-map assets are not installed in {root} (no leaflet/dist/leaflet.js). "
-            "Run `scripts/install-web.sh` (it runs `npm ci` in webmap/assets), or set "
-            f"${ASSETS_ENV} to a node_modules folder that holds them."
-        )
-    return root
+    if env:
+        if not (Path(env) / leaflet).is_file():
+            raise AssetsMissingError(
+                f"${ASSETS_ENV} is {env}, which holds no {leaflet.as_posix()}; point it at a "
+                "node_modules folder with the web-map assets, or unset it."
+            )
+        return Path(env)
+    for root in (VENDOR_DIR, CHECKOUT_DIR):
+        if (root / leaflet).is_file():
+            return root
+    raise AssetsMissingError(
+        f"The web-map assets are not installed: neither {VENDOR_DIR} (an installed wheel) nor "
+        f"{CHECKOUT_DIR} (a checkout) holds {leaflet.as_posix()}. In a checkout run "
+        "`scripts/install-web.sh` (it runs `npm ci` in webmap/assets); an installed wheel "
+        "was built without them: rebuild it in a checkout where they are installed. Or set "
+        f"${ASSETS_ENV} to a node_modules folder that holds them."
+    )
 
 
 def _elements(element) -> Iterable:
@@ -230,8 +250,9 @@ def copy_assets(names: Iterable[str], dest: str | os.PathLike) -> list[Path]:
                 written.append(out)
             else:
                 raise AssetsMissingError(
-                    f"{src} is missing from the installed assets; run "
-                    "`scripts/install-web.sh` again (npm ci in webmap/assets)."
+                    f"{src} is missing from the installed assets; in a checkout run "
+                    "`scripts/install-web.sh` again (npm ci in webmap/assets), or reinstall "
+                    "a complete wheel."
                 )
     return written
 
