@@ -16,6 +16,7 @@ SQLite with extension loading enabled.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -85,8 +86,8 @@ def make_engine(url: str | URL, **kw: Any) -> sa.Engine:
     sqlalchemy.Engine
         For SQLite, every new connection has SpatiaLite loaded, foreign keys
         enforced, the WAL journal and a busy timeout of
-        :data:`SQLITE_BUSY_TIMEOUT_MS`; the parent folder of the file is
-        created. For PostgreSQL, connections are checked before use
+        :data:`SQLITE_BUSY_TIMEOUT_MS`; a new file is created with mode 0600
+        and missing folders with 0700 (:data:`STORE_FILE_MODE`). For PostgreSQL, connections are checked before use
         (``pool_pre_ping``).
 
     Raises
@@ -160,12 +161,42 @@ def _make_sqlite_engine(url: URL, **kw: Any) -> sa.Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not in_memory and not url.query.get("uri"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private_file(Path(database).expanduser())
     if "module" not in kw and url.get_driver_name() == "pysqlite":
         kw["module"] = _sqlite_module()
     engine = sa.create_engine(url, **kw)
     event.listen(engine, "connect", _on_sqlite_connect)
     return engine
+
+
+#: Mode of a new store file: it holds addresses, password hashes and the audit
+#: trail, so only its owner may read it. SQLite gives its ``-wal`` and ``-shm``
+#: files the mode of the database file.
+STORE_FILE_MODE = 0o600
+#: Mode of folders created to hold a new store file.
+STORE_FOLDER_MODE = 0o700
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the store file (empty: SQLite makes it a database) and missing folders,
+    readable by the owner only.
+
+    An existing file or folder keeps its mode: the engine never changes the
+    permissions of something it did not create.
+    """
+    missing = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            folder.mkdir(mode=STORE_FOLDER_MODE)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, STORE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _sqlite_module():
