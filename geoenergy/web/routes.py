@@ -43,6 +43,7 @@ from geoenergy.web.auth import (
     LoginRateLimitError,
     SessionUser,
     authenticate,
+    session_epoch,
 )
 from geoenergy.web.cases import CaseNotFoundError, case_detail
 from geoenergy.web.charts import line_chart
@@ -100,15 +101,17 @@ def _web(request: Request):
 def current_user(request: Request) -> SessionUser | None:
     """The logged-in user, checked against the store on every request.
 
-    A deactivated user, a changed role or a logged-out session id takes effect
-    at once, even for a copy of the cookie taken before.
+    A deactivated user, a logged-out session id, a new password or a changed
+    role (:func:`~geoenergy.web.auth.session_epoch`) ends the session at once,
+    even for a copy of the cookie taken before.
     """
     if hasattr(request.state, "user"):
         return request.state.user
     request.state.user = None
     sess = request.session
     name, sid, login_at = sess.get("user"), sess.get("sid"), sess.get("login_at")
-    if not (name and sid and login_at):
+    epoch = sess.get("epoch")
+    if not (name and sid and login_at and epoch):
         return None
     web = _web(request)
     age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(login_at)
@@ -126,12 +129,19 @@ def current_user(request: Request) -> SessionUser | None:
     )
     with web.store.session() as s:
         row = s.execute(
-            sa.select(User.role, User.active, revoked.label("revoked")).where(User.name == name)
+            sa.select(User.role, User.active, User.password_hash, revoked.label("revoked")).where(
+                User.name == name
+            )
         ).first()
-    if row is None or not row.active or row.revoked:
+    if (
+        row is None
+        or not row.active
+        or row.revoked
+        or not secrets.compare_digest(session_epoch(row.role, row.password_hash), str(epoch))
+    ):
         sess.clear()
         return None
-    request.state.user = SessionUser(name=name, role=row.role)
+    request.state.user = SessionUser(name=name, role=row.role, epoch=epoch)
     return request.state.user
 
 
@@ -289,6 +299,7 @@ def login(
         user=user.name,
         sid=sid,
         login_at=dt.datetime.now(dt.UTC).isoformat(),
+        epoch=user.epoch,
         csrf=secrets.token_urlsafe(32),
     )
     with web.store.session() as s:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from geoenergy.store import AuditLog, Store, User
+from geoenergy.store import AuditLog, LoginAttempt, Store, User
 from geoenergy.web.auth import (
     AuthError,
     LoginLimits,
@@ -115,6 +115,7 @@ def test_authenticate(store, hasher):
 
 
 def test_rate_limit_per_name_and_window(store, hasher):
+    """Free failures, then a wait after the latest one; refused attempts are not failures."""
     add_user(store, "eve", "enforcement", PW, hasher=hasher)
     limits = LoginLimits(per_name=3, per_address=100, window=dt.timedelta(minutes=15))
     for i in range(3):
@@ -122,14 +123,23 @@ def test_rate_limit_per_name_and_window(store, hasher):
             authenticate(
                 store, "eve", "wrong!", "10.0.0.1", limits=limits, now=T0 + dt.timedelta(minutes=i)
             )
-    with pytest.raises(LoginRateLimitError, match="too many failed logins") as info:
-        authenticate(store, "eve", PW, "10.0.0.2", limits=limits, now=T0 + dt.timedelta(minutes=3))
-    # The oldest failure (T0) leaves the window at T0 + 15 min: 12 minutes to wait.
-    assert info.value.retry_after_s == 12 * 60 + 1
-    # Once out of the window of the oldest failures, the right password works again;
-    # (the refused attempt at +3 min counts as a failure too).
+    # The latest failure was at +2 min; the 4th attempt must wait `delay` (30 s) after it.
+    for seconds in (0, 10, 29):
+        with pytest.raises(LoginRateLimitError, match="too many failed logins") as info:
+            authenticate(
+                store,
+                "eve",
+                PW,
+                "10.0.0.2",
+                limits=limits,
+                now=T0 + dt.timedelta(minutes=2, seconds=seconds),
+            )
+        assert info.value.retry_after_s == 30 - seconds
+    # The three refusals were not recorded, so the wait did not grow.
+    with store.session() as s:
+        assert s.scalar(sa.select(sa.func.count(LoginAttempt.id))) == 3
     ok = authenticate(
-        store, "eve", PW, "10.0.0.1", limits=limits, now=T0 + dt.timedelta(minutes=16, seconds=1)
+        store, "eve", PW, "10.0.0.1", limits=limits, now=T0 + dt.timedelta(minutes=2, seconds=30)
     )
     assert ok.name == "eve"
 

@@ -163,11 +163,16 @@ def test_deactivated_user_is_logged_out_at_once(client_for, kit, web_ws):
     assert kit.login(client_for(None), "ed").status_code == 401
 
 
-def test_role_change_takes_effect_at_once(client_for, web_ws):
+def test_role_change_takes_effect_at_once(client_for, kit, web_ws):
     client = client_for(name="ed")
     assert client.get("/queue").status_code == 200
     with Store.for_workspace(web_ws) as store, store.session() as s:
         s.execute(sa.update(User).where(User.name == "ed").values(role="official"))
+    # The session ends with the role it was opened with (issue 19) ...
+    r = client.get("/queue", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    # ... and a new login has the new role.
+    assert kit.login(client, "ed").status_code == 303
     assert client.get("/queue").status_code == 403
 
 
