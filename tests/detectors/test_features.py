@@ -12,16 +12,17 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors import _signature as sig
 from detectors.features import (
     FEATURES,
     STATUSES,
     Feature,
     PeerReference,
+    _calendar,
     extract_features,
     peer_reference,
     render_markdown,
 )
+from detectors.features import _kernel as sig
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 21
@@ -337,7 +338,7 @@ def test_valley_hours_are_configurable():
 def test_street_lighting_follows_darkness():
     start = "2023-10-01"
     dates = pd.date_range(start, periods=DAYS)
-    dark = sig.darkness(dates, 39.9, 116.4, np.full(DAYS, 8.0))  # Asia/Shanghai, UTC+8
+    dark = _calendar.darkness(dates, 39.9, 116.4, np.full(DAYS, 8.0))  # Asia/Shanghai, UTC+8
     assert dark[0, 2] == 1.0 and dark[0, 12] == 0.0  # 02:00 dark, noon light
     assert 0 < dark[0, 6] < 1 and 0 < dark[0, 17] < 1  # sunrise about 06:18, sunset 17:50
     lamp = 5.0 * dark.ravel()  # on exactly while it is dark
@@ -428,7 +429,7 @@ def test_dask_chunked_equals_in_memory(small):
 
 
 def test_threads_give_the_same_features_as_one(monkeypatch):
-    import detectors._signature as sig
+    from detectors.features import _kernel as sig
 
     monkeypatch.setattr(sig, "SLICE_BYTES", 8 * 24 * DAYS * 2)  # slices of 16 meters
     rng = np.random.default_rng(0)
