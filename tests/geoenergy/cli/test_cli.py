@@ -124,6 +124,14 @@ def test_help_on_every_command(run, args):
     assert "--help" in out
 
 
+def test_version_comes_from_the_package_metadata(run):
+    from importlib.metadata import version
+
+    code, out, err = run("--version")
+    assert code == 0, err
+    assert out == f"geoenergy {version('geoenergy')}"
+
+
 def test_init(tmp_path, run):
     code, out, err = run("init", tmp_path / "ws", "--timezone", "Europe/Berlin")
     assert code == 0, err
