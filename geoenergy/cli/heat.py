@@ -95,7 +95,7 @@ def heat(
     from rich.table import Table
 
     from geoenergy.heat import HeatConfig, analyse, sensitivity, write_result
-    from geoenergy.heat.analysis import load_file_inputs, load_workspace_inputs, workspace_config
+    from geoenergy.heat.entry import load_file_inputs, load_workspace_inputs, workspace_config
     from layers.schemas import LayerError
 
     _check_heat_options(data_centres, network, demand, buildings, streets, out)
