@@ -44,6 +44,10 @@ from detectors.features._registry import (
     render_markdown,
 )
 
+# A saved model pickles its PeerReference: record the public path, as before the
+# split, so saved models load whatever the private modules are called.
+Feature.__module__ = PeerReference.__module__ = __name__
+
 __all__ = [
     "CLASS_MIN_SIZE",
     "FEATURES",
