@@ -87,3 +87,35 @@ def test_distribution_ships_the_four_packages_with_pinned_dependencies():
         spec = next((d for d in deps if d.lower().startswith(required)), None)
         assert spec is not None, f"{required} is not a dependency"
         assert ">=" in spec, f"{required} has no minimum version: {spec!r}"
+
+
+def _names(specs):
+    return {
+        s.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower() for s in specs
+    }
+
+
+def test_extras_hold_the_optional_parts_and_every_requirement_is_pinned():
+    """Every command runs on the core dependencies; optional parts are extras.
+
+    ``pip install geoenergy`` must be enough for demo, detect, train, heat,
+    publish and serve; the PostGIS driver, Jupyter and the benchmark tools
+    are extras, so a plain install does not pull them in.
+    """
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    deps = meta["project"]["dependencies"]
+    extras = meta["project"]["optional-dependencies"]
+    assert {"postgis", "notebooks", "bench", "test"} <= set(extras)
+    for spec in deps + [s for group in extras.values() for s in group]:
+        assert ">=" in spec, f"{spec!r} has no minimum version"
+    # What serve, publish and the XLSX export need is in the core.
+    assert {"fastapi", "uvicorn", "argon2-cffi", "jinja2", "openpyxl", "h3"} <= _names(deps)
+    assert _names(deps).isdisjoint({"psycopg", "jupyterlab", "matplotlib", "tsfresh", "locust"})
+    assert "psycopg" in _names(extras["postgis"])
+    assert {"jupyterlab", "matplotlib"} <= _names(extras["notebooks"])
+    assert {"tsfresh", "locust"} <= _names(extras["bench"])
+    # The test suite runs the PostGIS tests, the notebooks and the packaging tests.
+    assert {"psycopg", "matplotlib", "nbclient", "hatchling", "build"} <= _names(extras["test"])
+    # The wheel's web-map assets come from the build hook (hatch_build.py).
+    assert "custom" in meta["tool"]["hatch"]["build"]["hooks"]
+    assert (ROOT / "hatch_build.py").is_file()

@@ -72,3 +72,30 @@ def test_every_registered_asset_is_installed(web_assets):
     for name, asset in ASSETS.items():
         for rel in (asset.path, *asset.extra):
             assert (web_assets / asset.package / rel).exists(), f"{name}: {asset.package}/{rel}"
+
+
+def _fake_assets(root):
+    (root / "leaflet" / "dist").mkdir(parents=True)
+    (root / "leaflet" / "dist" / "leaflet.js").write_text("/* Leaflet */")
+    return root
+
+
+def test_assets_come_from_the_package_first_then_the_checkout(tmp_path, monkeypatch):
+    from webmap import assets
+
+    vendor, checkout = tmp_path / "vendor", tmp_path / "node_modules"
+    monkeypatch.delenv(assets.ASSETS_ENV, raising=False)
+    monkeypatch.setattr(assets, "VENDOR_DIR", vendor)
+    monkeypatch.setattr(assets, "CHECKOUT_DIR", checkout)
+    with pytest.raises(assets.AssetsMissingError, match=r"install-web\.sh.*rebuild"):
+        assets.node_modules()
+    _fake_assets(checkout)
+    assert assets.node_modules() == checkout  # a checkout: node_modules
+    _fake_assets(vendor)
+    assert assets.node_modules() == vendor  # an installed wheel: inside the package
+    other = _fake_assets(tmp_path / "elsewhere")
+    monkeypatch.setenv(assets.ASSETS_ENV, str(other))
+    assert assets.node_modules() == other
+    monkeypatch.setenv(assets.ASSETS_ENV, str(tmp_path / "empty"))
+    with pytest.raises(assets.AssetsMissingError, match="WEBMAP_ASSETS_DIR"):
+        assets.node_modules()
