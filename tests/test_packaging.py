@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tarfile
 import tomllib
 import zipfile
@@ -183,3 +184,13 @@ def test_the_version_has_one_source_and_a_changelog_section():
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## [Unreleased]" in changelog
     assert f"## [{meta['version']}] - " in changelog
+
+
+def test_a_postgis_url_without_the_driver_names_the_extra(monkeypatch):
+    from geoenergy.errors import StoreError
+    from geoenergy.store.engine import make_engine
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as in a plain `pip install geoenergy`
+    with pytest.raises(StoreError, match=r"pip install 'geoenergy\[postgis\]'") as info:
+        make_engine("postgresql+psycopg://geoenergy:SECRET@127.0.0.1:5432/city")
+    assert "SECRET" not in str(info.value)

@@ -101,7 +101,15 @@ def make_engine(url: str | URL, **kw: Any) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         return _make_sqlite_engine(parsed, **kw)
     kw.setdefault("pool_pre_ping", True)
-    return sa.create_engine(parsed, **kw)
+    try:
+        return sa.create_engine(parsed, **kw)
+    except ModuleNotFoundError as exc:
+        # The PostgreSQL driver is an extra: a plain `pip install geoenergy` runs on SpatiaLite.
+        raise StoreError(
+            f"store URL {redact_url(parsed)!r} needs the PostgreSQL driver {exc.name!r}, "
+            "which is not installed. Fix: `pip install 'geoenergy[postgis]'` (psycopg) and "
+            "use a postgresql+psycopg:// URL."
+        ) from None
 
 
 def _check_url(url: str | URL) -> URL:
