@@ -186,9 +186,20 @@ class ReadingsStore:
 
         Returns a frame with ``meter_id`` (str), ``timestamp`` (UTC) and ``kwh``.
         """
+        table = self.read_bucket_table(bucket, meter_ids=meter_ids, start=start, end=end)
+        return (table if table is not None else SCHEMA.empty_table()).to_pandas()
+
+    def read_bucket_table(
+        self,
+        bucket: int,
+        meter_ids=None,
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+    ) -> pa.Table | None:
+        """:meth:`read_bucket` as an Arrow table (:data:`SCHEMA`); None for an empty bucket."""
         paths = self.files([bucket]).get(bucket, [])
         if not paths:
-            return SCHEMA.empty_table().to_pandas()
+            return None
         filters = []
         if meter_ids is not None:
             filters.append(("meter_id", "in", list(meter_ids)))
@@ -197,7 +208,7 @@ class ReadingsStore:
         if end is not None:
             filters.append(("timestamp", "<", pd.Timestamp(end).tz_convert("UTC")))
         tables = [pq.read_table(p, filters=filters or None, schema=SCHEMA) for p in paths]
-        return pa.concat_tables(tables).to_pandas()
+        return pa.concat_tables(tables)
 
 
 def token_committed(store) -> Callable[[str], bool]:

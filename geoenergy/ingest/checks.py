@@ -27,17 +27,44 @@ class RowChecks:
 
     Parameters
     ----------
-    df : DataFrame
-        The chunk as read, indexed by 1-based data-row number.
+    df : DataFrame or None
+        The chunk as read, indexed by 1-based data-row number. ``None`` for a
+        chunk whose problems only arrive through :meth:`absorb` (give ``n``).
+    n : int, optional
+        Number of rows when ``df`` is None.
     """
 
-    def __init__(self, df: pd.DataFrame):
+    def __init__(self, df: pd.DataFrame | None, n: int | None = None):
         self.df = df
-        n = len(df)
-        self.problem = np.full(n, None, dtype=object)
-        self.column = np.full(n, None, dtype=object)
-        self.reason = np.full(n, None, dtype=object)
-        self._bad = np.zeros(n, dtype=bool)
+        self.n = len(df) if df is not None else int(n or 0)
+        self._problem = self._column = self._reason = None
+        self._bad = np.zeros(self.n, dtype=bool)
+
+    def _texts(self):
+        # The per-row texts are allocated at the first problem: a clean chunk of
+        # millions of rows never pays for three object arrays.
+        if self._problem is None:
+            self._problem = np.full(self.n, None, dtype=object)
+            self._column = np.full(self.n, None, dtype=object)
+            self._reason = np.full(self.n, None, dtype=object)
+
+    @property
+    def problem(self) -> np.ndarray:
+        """Problem name per row (None where the row is fine)."""
+        self._texts()
+        return self._problem
+
+    @property
+    def column(self) -> np.ndarray:
+        """Column of the problem per row (None where the row is fine)."""
+        self._texts()
+        return self._column
+
+    @property
+    def reason(self) -> np.ndarray:
+        """Message per row: what is wrong and how to fix it (None where fine)."""
+        self._texts()
+        return self._reason
 
     @property
     def bad(self) -> np.ndarray:
@@ -55,17 +82,45 @@ class RowChecks:
         mask = given & ~self._bad
         if not mask.any():
             return
+        self._texts()
         self._bad |= mask
-        self.problem[mask] = problem
-        self.column[mask] = column
+        self._problem[mask] = problem
+        self._column[mask] = column
         if callable(reason):
             vals = self.df[column].to_numpy()[mask] if column else np.full(mask.sum(), None)
-            self.reason[mask] = np.asarray(reason(vals), dtype=object)
+            self._reason[mask] = np.asarray(reason(vals), dtype=object)
         elif isinstance(reason, str):
-            self.reason[mask] = reason
+            self._reason[mask] = reason
         else:
             # Reasons are aligned with ``given``; keep those of rows not already bad.
-            self.reason[mask] = np.asarray(reason, dtype=object)[mask[given]]
+            self._reason[mask] = np.asarray(reason, dtype=object)[mask[given]]
+
+    def absorb(self, other: RowChecks, codes: np.ndarray | None) -> None:
+        """Take the problems ``other`` found in distinct values for the rows holding them.
+
+        Parameters
+        ----------
+        other : RowChecks
+            Checks of the distinct values of a column (see :func:`distinct`).
+        codes : ndarray of int or None
+            For each row of this chunk, the row of ``other`` holding its value;
+            ``None`` when ``other`` checked this chunk's rows one for one.
+
+        Rows that already have a problem keep it, so absorbing the columns in
+        the order they would have been checked gives the same first problem.
+        """
+        if not other._bad.any():
+            return
+        hit = other._bad if codes is None else other._bad[codes]
+        mask = hit & ~self._bad
+        if not mask.any():
+            return
+        idx = np.flatnonzero(mask) if codes is None else codes[mask]
+        self._texts()
+        self._bad |= mask
+        self._problem[mask] = other._problem[idx]
+        self._column[mask] = other._column[idx]
+        self._reason[mask] = other._reason[idx]
 
     def rejects(self) -> pd.DataFrame:
         """The rejected rows as a frame with :data:`REJECT_COLUMNS`."""
@@ -73,6 +128,44 @@ class RowChecks:
         return rejects_frame(
             self.df, mask, self.column[mask], self.problem[mask], self.reason[mask]
         )
+
+
+def distinct(values) -> tuple[np.ndarray, pd.Series]:
+    """Number the distinct values of an Arrow column, so checks run once per value.
+
+    A readings file of millions of rows holds a few thousand meter ids and
+    timestamps: parsing and checking those once and handing the verdicts back
+    to the rows (:meth:`RowChecks.absorb`) gives the same per-row result.
+
+    Parameters
+    ----------
+    values : pyarrow.Array or pyarrow.ChunkedArray
+        One column of a chunk (dictionary-encoded or not).
+
+    Returns
+    -------
+    codes : ndarray of int64
+        For each row, the position of its value in ``uniques``.
+    uniques : Series
+        The distinct values (a missing value is one of them), with the pandas
+        type the column would have had in a DataFrame of the chunk.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        if pa.types.is_dictionary(values.type):
+            values = values.unify_dictionaries()
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values, null_encoding="encode")
+    dictionary = values.dictionary
+    indices = values.indices
+    if indices.null_count:
+        dictionary = pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)])
+        indices = indices.fill_null(len(dictionary) - 1)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, dictionary.to_pandas()
 
 
 def rejects_frame(df, mask, columns, problems, reasons) -> pd.DataFrame:

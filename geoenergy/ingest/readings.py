@@ -31,16 +31,17 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from geoenergy.config import Workspace
-from geoenergy.contracts import INTERVALS_S
 from geoenergy.errors import InputFileError
 from geoenergy.ingest.checks import (
     RowChecks,
     check_float,
     check_text,
+    distinct,
     parse_timestamps,
     rejects_frame,
 )
@@ -52,11 +53,15 @@ from geoenergy.ingest.core import (
     unchanged_report,
     utc_datetime,
 )
+from geoenergy.ingest.merge import NewRows, merge_rows, utc_index
 from geoenergy.ingest.sources import DEFAULT_CHUNK_ROWS, open_table, sha256_file
 from geoenergy.readings import SCHEMA, bucket_of, token_committed
 from geoenergy.store import Meter, Store
 
 KEY = ["meter_id", "timestamp"]
+STAGE_IN_MEMORY_ROWS = 8_000_000
+"""Valid rows held in memory between reading and merging; beyond, they are
+spilled to the staging folder as ``.npy`` files and memory-mapped back."""
 
 
 def ingest_readings(
@@ -134,22 +139,36 @@ def ingest_readings(
         token = rs.new_token()
         staging = ws.staging_path / f"readings-{token}"
         staging.mkdir(parents=True, exist_ok=True)
+        meter_stats: list[pd.DataFrame] = []
         try:
             if total:
                 total(src.size if src.format == "csv" else _parquet_rows(src.path))
-            staged = _stage(src, ws, rs, known, staging, rejects, report, chunk_rows, progress)
-            new_files, meter_stats = {}, []
-            for b in sorted(staged):
-                new = pd.concat([pd.read_parquet(p) for p in staged[b]], ignore_index=True)
-                existing = rs.read_bucket(b, meter_ids=new["meter_id"].unique())
-                accepted, rej, n_dup, stats = merge_bucket(new, existing, ws.tz, src)
-                rejects.add(rej)
-                report.n_duplicates += n_dup
-                if len(accepted):
-                    table = pa.Table.from_pandas(accepted[SCHEMA.names], preserve_index=False)
+            known_buckets = bucket_of(known, rs.n_buckets)
+            staged = _Staged(staging, known_buckets, rs.n_buckets)
+            _stage(src, ws.tz, known, staged, rejects, report, chunk_rows, progress)
+            known_pa = pa.array(known, type=pa.string())
+            new_files = {}
+            for b in staged.buckets():
+                new = staged.rows(b)
+                stored = _stored_rows(rs, b, known, np.unique(new.code))
+                merged = merge_rows(new, stored, known, ws.tz)
+                rejects.add(merged.rejected)
+                report.n_duplicates += merged.n_duplicates
+                acc = merged.accepted
+                if len(acc.code):
+                    table = pa.table(
+                        {
+                            "meter_id": known_pa.take(pa.array(acc.code)),
+                            "timestamp": pa.array(acc.ts, type=pa.int64()).view(
+                                pa.timestamp("ns", tz="UTC")
+                            ),
+                            "kwh": acc.kwh,
+                        },
+                        schema=SCHEMA,
+                    )
                     new_files[b] = rs.write_bucket_file(b, token, table)
-                    report.n_accepted += len(accepted)
-                meter_stats.append(stats)
+                    report.n_accepted += len(acc.code)
+                meter_stats.append(merged.stats)
             rs.stage(token, new_files)
             try:
                 with store.session() as s:
@@ -189,19 +208,36 @@ def _registered_meters(store: Store) -> np.ndarray:
     return np.asarray(sorted(ids), dtype=object)
 
 
-def _stage(src, ws, rs, known, staging, rejects, report, chunk_rows, progress):
-    """Validate chunks; write good rows per bucket to staging; return {bucket: [paths]}."""
-    staged: dict[int, list] = {}
-    known_index = pd.Index(known)
-    for first, df in src.iter_chunks(chunk_rows, progress=progress):
-        report.n_rows += len(df)
-        checks = RowChecks(df)
-        meter = check_text(checks, df["meter_id"], "meter_id", "the meter's id")
-        ts = parse_timestamps(checks, df["timestamp"], "timestamp", ws.tz)
-        kwh = check_float(checks, df["kwh"], "kwh", unit="kWh", minimum=0.0)
-        unknown = ~meter.isin(known_index)
-        checks.add(
-            unknown.to_numpy() & (meter != "").to_numpy(),
+def _stage(src, tz, known, staged, rejects, report, chunk_rows, progress) -> None:
+    """Check every chunk; keep its valid rows in ``staged``, its rejected rows in ``rejects``.
+
+    Each column is checked once per distinct value (:func:`distinct`), in the
+    order of the contract (meter id, timestamp, kWh, then the registry), so a
+    row is rejected for its first problem.
+    """
+    for table, rows in src.iter_arrow(chunk_rows, progress=progress, dictionary=True):
+        n = table.num_rows
+        report.n_rows += n
+        checks = RowChecks(None, n=n)
+        m_codes, m_uni = distinct(table.column("meter_id"))
+        m_checks = RowChecks(m_uni.to_frame("meter_id"))
+        meter = check_text(m_checks, m_uni, "meter_id", "the meter's id").to_numpy(dtype=object)
+        checks.absorb(m_checks, m_codes)
+
+        t_codes, t_uni = distinct(table.column("timestamp"))
+        t_checks = RowChecks(t_uni.to_frame("timestamp"))
+        ts = parse_timestamps(t_checks, t_uni, "timestamp", tz)
+        ts_ns = ts.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        checks.absorb(t_checks, t_codes)
+
+        kwh, k_checks, k_codes = _kwh(table.column("kwh"))
+        checks.absorb(k_checks, k_codes)
+
+        pos = np.minimum(np.searchsorted(known, meter), len(known) - 1)
+        registered = known[pos] == meter
+        u_checks = RowChecks(m_uni.to_frame("meter_id"))
+        u_checks.add(
+            ~registered & (meter != ""),
             "meter_id",
             "unknown_meter",
             lambda v: [
@@ -210,34 +246,159 @@ def _stage(src, ws, rs, known, staging, rejects, report, chunk_rows, progress):
                 for x in v
             ],
         )
-        rejects.add(checks.rejects())
+        checks.absorb(u_checks, m_codes)
+
         good = ~checks.bad
-        if not good.any():
-            continue
-        part = pd.DataFrame(
-            {
-                "meter_id": meter.to_numpy()[good],
-                "timestamp": ts.to_numpy(dtype="datetime64[ns]")[good],
-                "kwh": kwh[good],
-                "row": df.index.to_numpy()[good],
-            }
-        )
-        part["timestamp"] = pd.to_datetime(part["timestamp"], utc=True).astype(
-            "datetime64[ns, UTC]"
-        )
-        buckets = bucket_of(part["meter_id"].to_numpy(), rs.n_buckets)
-        for b, g in part.groupby(buckets, sort=False):
-            p = staging / f"b{int(b):03d}-{first}.parquet"
-            g.to_parquet(p, index=False)
-            staged.setdefault(int(b), []).append(p)
+        if not good.all():
+            rejects.add(_chunk_rejects(table, rows, checks))
+        if good.any():
+            idx = np.flatnonzero(good) if not good.all() else slice(None)
+            staged.add(
+                NewRows(
+                    code=pos[m_codes[idx]],
+                    ts=ts_ns[t_codes[idx]],
+                    kwh=kwh[idx],
+                    row=rows[idx],
+                )
+            )
     if src.format == "csv":
         rejects.add_bad_lines(src.bad_lines)
         report.n_rows += len(src.bad_lines)
-    return staged
+
+
+def _kwh(column) -> tuple[np.ndarray, RowChecks, np.ndarray | None]:
+    """Check the kWh column: numbers as they are, text once per distinct value.
+
+    Returns the values [kWh] per row (NaN where bad), the checks and the codes
+    for :meth:`RowChecks.absorb`.
+    """
+    t = column.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        values = column.to_numpy().astype(np.float64, copy=False)
+        frame = pd.DataFrame({"kwh": values})
+        checks = RowChecks(frame)
+        return (
+            check_float(checks, frame["kwh"], "kwh", unit="kWh", minimum=0.0),
+            checks,
+            None,
+        )
+    codes, uni = distinct(column)
+    checks = RowChecks(uni.to_frame("kwh"))
+    values = check_float(checks, uni, "kwh", unit="kWh", minimum=0.0)
+    return values[codes], checks, codes
+
+
+def _chunk_rejects(table: pa.Table, rows: np.ndarray, checks: RowChecks) -> pd.DataFrame:
+    """Rejected-row records of a chunk, with the rows' values as they were read."""
+    bad = checks.bad
+    sub = table.take(pa.array(np.flatnonzero(bad)))
+    sub = pa.table(
+        {
+            name: (pc.cast(col, col.type.value_type) if pa.types.is_dictionary(col.type) else col)
+            for name, col in zip(sub.column_names, sub.columns, strict=True)
+        }
+    ).to_pandas()
+    sub.index = pd.Index(rows[bad], name="row")
+    return rejects_frame(
+        sub,
+        np.ones(len(sub), dtype=bool),
+        checks.column[bad],
+        checks.problem[bad],
+        checks.reason[bad],
+    )
+
+
+class _Staged:
+    """The valid rows of an ingestion, grouped by meter bucket until they are merged.
+
+    Each chunk's rows are sorted by bucket (a stable sort: file order is kept
+    within a bucket) and kept as arrays with the bucket boundaries. Past
+    :data:`STAGE_IN_MEMORY_ROWS` rows, the arrays go to ``.npy`` files in the
+    staging folder and are read back memory-mapped, so a file of any size
+    streams through bounded memory.
+    """
+
+    def __init__(self, folder, meter_buckets: np.ndarray, n_buckets: int):
+        self.folder = folder
+        self.meter_buckets = meter_buckets.astype(np.int16 if n_buckets < 2**15 else np.int32)
+        self.n_buckets = n_buckets
+        self.parts: list[tuple[NewRows, np.ndarray]] = []
+        self.in_memory = 0
+
+    def add(self, rows: NewRows) -> None:
+        b = self.meter_buckets[rows.code]
+        order = np.argsort(b, kind="stable")
+        bounds = np.searchsorted(b[order], np.arange(self.n_buckets + 1))
+        part = NewRows(
+            code=rows.code[order].astype(np.int32),
+            ts=rows.ts[order],
+            kwh=rows.kwh[order],
+            row=rows.row[order],
+        )
+        self.parts.append((part, bounds))
+        self.in_memory += len(order)
+        if self.in_memory > STAGE_IN_MEMORY_ROWS:
+            self._spill()
+
+    def _spill(self) -> None:
+        for i, (part, bounds) in enumerate(self.parts):
+            if isinstance(part.ts, np.memmap):
+                continue
+            arrays = {}
+            for name in ("code", "ts", "kwh", "row"):
+                path = self.folder / f"part{i:05d}-{name}.npy"
+                np.save(path, getattr(part, name))
+                arrays[name] = np.load(path, mmap_mode="r")
+            self.parts[i] = (NewRows(**arrays), bounds)
+        self.in_memory = 0
+
+    def buckets(self) -> list[int]:
+        """Buckets that received rows, in order."""
+        counts = np.zeros(self.n_buckets, dtype=np.int64)
+        for _, bounds in self.parts:
+            counts += np.diff(bounds)
+        return [int(b) for b in np.flatnonzero(counts)]
+
+    def rows(self, bucket: int) -> NewRows:
+        """The staged rows of one bucket, in file order."""
+        pieces = [(p, bd[bucket], bd[bucket + 1]) for p, bd in self.parts]
+        pieces = [(p, lo, hi) for p, lo, hi in pieces if hi > lo]
+
+        def cat(name, dtype):
+            return np.concatenate(
+                [np.asarray(getattr(p, name)[lo:hi], dtype=dtype) for p, lo, hi in pieces]
+            )
+
+        return NewRows(
+            code=cat("code", np.int64),
+            ts=cat("ts", np.int64),
+            kwh=cat("kwh", np.float64),
+            row=cat("row", np.int64),
+        )
+
+
+def _stored_rows(rs, bucket: int, known: np.ndarray, codes: np.ndarray) -> NewRows | None:
+    """The committed rows of ``bucket`` for the meters numbered ``codes`` in ``known``."""
+    table = rs.read_bucket_table(bucket, meter_ids=known[codes])
+    if table is None or not table.num_rows:
+        return None
+    m_codes, m_uni = distinct(table.column("meter_id"))
+    ids = m_uni.to_numpy(dtype=object)
+    pos = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+    mine = (known[pos] == ids)[m_codes]  # the filter read only these; be sure
+    ts = table.column("timestamp").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+    return NewRows(
+        code=pos[m_codes][mine],
+        ts=ts.to_numpy()[mine],
+        kwh=table.column("kwh").to_numpy()[mine],
+        row=np.zeros(int(mine.sum()), dtype=np.int64),
+    )
 
 
 def merge_bucket(new: pd.DataFrame, existing: pd.DataFrame, tz, src=None):
     """Merge staged rows of one bucket with the stored rows of the same meters.
+
+    A table-shaped front of :func:`geoenergy.ingest.merge.merge_rows`.
 
     Parameters
     ----------
@@ -247,6 +408,8 @@ def merge_bucket(new: pd.DataFrame, existing: pd.DataFrame, tz, src=None):
         Stored ``meter_id``, ``timestamp``, ``kwh`` of (at least) the same meters.
     tz : tzinfo
         Local time zone, for grid alignment of daily readings.
+    src : optional
+        Unused; kept for callers of the earlier signature.
 
     Returns
     -------
@@ -259,110 +422,30 @@ def merge_bucket(new: pd.DataFrame, existing: pd.DataFrame, tz, src=None):
     stats : DataFrame
         Per meter: ``meter_id``, ``interval_s``, ``first``, ``last``, ``n``.
     """
-    rejected = []
-    new = new.sort_values([*KEY, "row"], kind="stable").reset_index(drop=True)
-    # 1. duplicates within the file
-    g = new.groupby(KEY, sort=False)["kwh"]
-    kmin, kmax, size = g.transform("min"), g.transform("max"), g.transform("size")
-    conflict = ((size > 1) & ~np.isclose(kmin, kmax, rtol=1e-9, atol=1e-9)).to_numpy()
-    if conflict.any():
-        c = new[conflict]
-        listing = c.groupby(KEY, sort=False).apply(
-            lambda d: ", ".join(
-                f"row {r}: {k:g}" for r, k in zip(d["row"], d["kwh"], strict=True)
-            ),
-            include_groups=False,
-        )
-        reasons = [
-            f"meter {m} has {int(n)} rows for {_local(t, tz)} with different kwh ({listing[(m, t)]}); "
-            f"none was kept. Keep the one correct row in the file and ingest it again."
-            for m, t, n in zip(c["meter_id"], c["timestamp"], size[conflict], strict=True)
-        ]
-        rejected.append(_rejects(new, conflict, "kwh", "conflicting_duplicate", reasons, src))
-    dup_in_file = new.duplicated(KEY, keep="first").to_numpy() & ~conflict
-    n_dup = int(dup_in_file.sum())
-    new = new[~conflict & ~dup_in_file].reset_index(drop=True)
-
-    # 2. against stored readings
-    if len(existing):
-        existing = existing.drop_duplicates(KEY)
-        m = new.merge(existing.rename(columns={"kwh": "kwh_stored"}), on=KEY, how="left")
-        stored = m["kwh_stored"].notna().to_numpy()
-        same = stored & np.isclose(m["kwh"], m["kwh_stored"].fillna(np.nan), rtol=1e-9, atol=1e-9)
-        differ = stored & ~same
-        if differ.any():
-            d = m[differ]
-            reasons = [
-                f"meter {mid} already has kwh={old:g} stored for {_local(t, tz)}; this row gives "
-                f"{k:g}. Stored readings are never overwritten: drop this row or correct the "
-                f"source of the stored value."
-                for mid, t, old, k in zip(
-                    d["meter_id"], d["timestamp"], d["kwh_stored"], d["kwh"], strict=True
-                )
-            ]
-            rejected.append(_rejects(new, differ, "kwh", "conflicts_with_stored", reasons, src))
-        n_dup += int(same.sum())
-        new = new[~stored].reset_index(drop=True)
-
-    # 3. interval per meter over stored + new
-    comb = pd.concat(
-        [existing[KEY] if len(existing) else None, new[KEY]], ignore_index=True
-    ).sort_values(KEY, kind="stable")
-    interval = infer_intervals(comb)
-    iv = new["meter_id"].map(interval)
-    allowed = iv.isin(list(INTERVALS_S)).to_numpy() | iv.isna().to_numpy()
-    if (~allowed).any():
-        bad = new[~allowed]
-        reasons = [
-            f"readings of meter {mid} are mostly {_fmt_seconds(s)} apart; GeoEnergy accepts "
-            f"15 min, 30 min, 1 h or 1 day intervals. Resample this meter's readings to one of "
-            f"them and ingest again."
-            for mid, s in zip(bad["meter_id"], iv[~allowed], strict=True)
-        ]
-        rejected.append(_rejects(new, ~allowed, "timestamp", "irregular_interval", reasons, src))
-    local = new["timestamp"].dt.tz_convert(tz)
-    sec = (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
-    ivv = iv.fillna(1).to_numpy(dtype=np.int64)
-    ns_part = (new["timestamp"].dt.microsecond * 1000 + new["timestamp"].dt.nanosecond).to_numpy()
-    off_grid = (
-        allowed & (((sec % np.maximum(ivv, 1)) != 0) | (ns_part != 0)) & iv.notna().to_numpy()
+    ids = np.asarray(
+        sorted(set(new["meter_id"]) | set(existing["meter_id"] if len(existing) else [])),
+        dtype=object,
     )
-    if off_grid.any():
-        bad = new[off_grid]
-        reasons = [
-            f"timestamp {_local(t, tz)} of meter {mid} is not on the meter's "
-            f"{INTERVALS_S[int(s)]} grid (intervals start at multiples of {INTERVALS_S[int(s)]} "
-            f"from local midnight). Fix the timestamp or the time zone (--timezone)."
-            for mid, t, s in zip(bad["meter_id"], bad["timestamp"], iv[off_grid], strict=True)
-        ]
-        rejected.append(_rejects(new, off_grid, "timestamp", "off_grid", reasons, src))
-    keep = allowed & ~off_grid
-    accepted = new[keep].reset_index(drop=True)
 
-    # 4. statistics of the meters touched, over stored + accepted
-    if keep.all():
-        # Nothing was dropped in step 3: stored + accepted is ``comb``.
-        full, full_interval = comb, interval
-    else:
-        full = pd.concat(
-            [existing[KEY] if len(existing) else None, accepted[KEY]], ignore_index=True
-        ).sort_values(KEY, kind="stable")
-        full_interval = infer_intervals(full)
-    if len(full):
-        agg = full.groupby("meter_id")["timestamp"].agg(["min", "max", "size"])
-        stats = pd.DataFrame(
-            {
-                "meter_id": agg.index,
-                "first": agg["min"].to_numpy(),
-                "last": agg["max"].to_numpy(),
-                "n": agg["size"].to_numpy(),
-            }
+    def rows(df, row):
+        return NewRows(
+            code=np.searchsorted(ids, df["meter_id"].to_numpy(dtype=object)),
+            ts=_utc_ns(df["timestamp"]),
+            kwh=df["kwh"].to_numpy(dtype=np.float64),
+            row=row,
         )
-        stats["interval_s"] = stats["meter_id"].map(full_interval)
-    else:
-        stats = pd.DataFrame(columns=["meter_id", "first", "last", "n", "interval_s"])
-    rej = pd.concat(rejected, ignore_index=True) if rejected else None
-    return accepted, rej, n_dup, stats
+
+    merged = merge_rows(
+        rows(new, new["row"].to_numpy(dtype=np.int64)),
+        rows(existing, np.zeros(len(existing), np.int64)) if len(existing) else None,
+        ids,
+        tz,
+    )
+    acc = merged.accepted
+    accepted = pd.DataFrame(
+        {"meter_id": ids[acc.code], "timestamp": utc_index(acc.ts), "kwh": acc.kwh, "row": acc.row}
+    )
+    return accepted, merged.rejected, merged.n_duplicates, merged.stats
 
 
 def infer_intervals(df: pd.DataFrame) -> pd.Series:
@@ -371,41 +454,25 @@ def infer_intervals(df: pd.DataFrame) -> pd.Series:
     ``df`` holds ``meter_id`` and ``timestamp`` sorted by both. Meters with a
     single reading are absent from the result.
     """
+    from geoenergy.ingest.merge import _modal_spacing
+
     if not len(df):
         return pd.Series(dtype="float64")
-    ts = df["timestamp"]
-    d = ts.diff().dt.total_seconds()
-    d[(df["meter_id"] != df["meter_id"].shift()).to_numpy()] = np.nan
-    pairs = pd.DataFrame({"meter_id": df["meter_id"].to_numpy(), "d": d.to_numpy()}).dropna()
-    if not len(pairs):
-        return pd.Series(dtype="float64")
-    counts = pairs.groupby(["meter_id", "d"]).size()
-    best = counts.groupby(level=0).idxmax()
-    return pd.Series([p[1] for p in best], index=best.index, dtype="float64")
+    codes, ids = pd.factorize(df["meter_id"].to_numpy(dtype=object), sort=True)
+    t_rank, t_uni = pd.factorize(_utc_ns(df["timestamp"]), sort=True)
+    n_t = len(t_uni)
+    keys = np.sort(codes.astype(np.int64) * n_t + t_rank)
+    interval = _modal_spacing(keys, np.asarray(t_uni, dtype=np.int64), n_t, len(ids))
+    has = ~np.isnan(interval)
+    return pd.Series(interval[has], index=pd.Index(np.asarray(ids)[has], name="meter_id"))
 
 
-def _rejects(frame, mask, column, problem, reasons, src):
-    sub = frame.copy()
-    sub.index = pd.Index(frame["row"].to_numpy(), name="row")
-    sub = sub.drop(columns=["row"])
-    sub["timestamp"] = sub["timestamp"].astype(str)
-    n = int(np.asarray(mask).sum())
-    return rejects_frame(sub, np.asarray(mask), [column] * n, [problem] * n, reasons)
-
-
-def _local(t, tz) -> str:
-    return pd.Timestamp(t).tz_convert(tz).isoformat()
-
-
-def _fmt_seconds(s) -> str:
-    s = float(s)
-    if s % 86400 == 0:
-        return f"{s / 86400:g} day(s)"
-    if s % 3600 == 0:
-        return f"{s / 3600:g} h"
-    if s % 60 == 0:
-        return f"{s / 60:g} min"
-    return f"{s:g} s"
+def _utc_ns(s: pd.Series) -> np.ndarray:
+    """Timestamps (aware, or naive UTC) as ``int64`` nanoseconds since 1970 UTC."""
+    idx = pd.DatetimeIndex(s)
+    if idx.tz is not None:
+        idx = idx.tz_convert("UTC").tz_localize(None)
+    return idx.as_unit("ns").asi8
 
 
 def _update_meters(session, stats: pd.DataFrame) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -29,6 +30,8 @@ from geoenergy.errors import InputFileError
 CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 DEFAULT_CHUNK_ROWS = 500_000
+CSV_BLOCK_BYTES = 1 << 24
+"""Bytes of CSV text parsed at once (whole lines; Arrow parses each block in parallel)."""
 
 
 @dataclass
@@ -80,6 +83,54 @@ class TableSource:
         else:
             yield from self._iter_csv(chunk_rows, progress)
 
+    def iter_arrow(
+        self,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        progress: Callable[[int], None] | None = None,
+        *,
+        dictionary: bool = False,
+    ) -> Iterator[tuple[pa.Table, np.ndarray]]:
+        """Yield ``(table, row_numbers)`` chunks of the file as Arrow tables.
+
+        The table has the contract column names; ``row_numbers`` holds the
+        1-based data-row number of each of its rows (CSV lines the parser
+        rejected are skipped, see :attr:`bad_lines`). CSV values are strings
+        exactly as in the file; Parquet values keep their stored types.
+
+        Parameters
+        ----------
+        chunk_rows : int
+            At most this many rows per chunk.
+        progress : callable, optional
+            Called with the bytes (CSV) or rows (Parquet) consumed since the
+            previous call.
+        dictionary : bool
+            Read Parquet string columns as dictionary arrays (each distinct
+            value decoded once).
+        """
+        if self.format == "parquet":
+            yield from self._arrow_parquet(chunk_rows, progress, dictionary)
+        else:
+            yield from self._arrow_csv(chunk_rows, progress)
+
+    def _arrow_parquet(self, chunk_rows, progress, dictionary):
+        schema = pq.ParquetFile(self.path).schema_arrow
+        strings = [
+            c
+            for c in self.source_columns
+            if pa.types.is_string(schema.field(c).type)
+            or pa.types.is_large_string(schema.field(c).type)
+        ]
+        pf = pq.ParquetFile(self.path, read_dictionary=strings if dictionary else None)
+        row = 1
+        for batch in pf.iter_batches(batch_size=chunk_rows, columns=self.source_columns):
+            if progress:
+                progress(batch.num_rows)
+            if batch.num_rows:
+                table = pa.Table.from_batches([batch]).rename_columns(self.columns)
+                yield table, np.arange(row, row + batch.num_rows, dtype=np.int64)
+            row += batch.num_rows
+
     def _iter_parquet(self, chunk_rows, progress):
         pf = pq.ParquetFile(self.path)
         row = 1
@@ -94,30 +145,54 @@ class TableSource:
             row += batch.num_rows
 
     def _iter_csv(self, chunk_rows, progress):
+        for table, rows in self._arrow_csv(chunk_rows, progress):
+            df = table.to_pandas()
+            df.index = pd.Index(rows, name="row")
+            yield int(rows[0]), df
+
+    def _arrow_csv(self, chunk_rows, progress):
+        """Parse the CSV in blocks of whole lines, each with Arrow's parallel parser.
+
+        Arrow's multi-threaded parser cannot tell the line number of a line it
+        rejects, so a block in which it rejected any line is parsed again on
+        one thread, which numbers them (:attr:`bad_lines`).
+        """
         self.bad_lines.clear()
-        rows_seen = [0]
+        raw = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
+        stream = gzip.GzipFile(fileobj=raw) if self.path.name.lower().endswith(".gz") else raw
+        next_row = 1  # data-row number of the next block's first line
+        last_pos = 0
+        try:
+            try:
+                stream.readline()  # the header (its names are known: source_columns)
+                blocks = _line_blocks(stream, CSV_BLOCK_BYTES)
+                for block in blocks:
+                    table, rows, n_lines = self._parse_block(block, next_row)
+                    next_row += n_lines
+                    if progress:
+                        pos = raw.tell()
+                        progress(pos - last_pos)
+                        last_pos = pos
+                    for lo in range(0, table.num_rows, chunk_rows):
+                        yield table.slice(lo, chunk_rows), rows[lo : lo + chunk_rows]
+            except (pa.ArrowInvalid, UnicodeDecodeError, OSError, EOFError) as exc:
+                raise InputFileError(
+                    self.path,
+                    f"stopped being readable after data row {next_row - 1} ({exc}).",
+                    "check the encoding (--encoding) and that the file is not truncated.",
+                ) from None
+        finally:
+            raw.close()
+        if progress:
+            progress(max(self.size - last_pos, 0))
 
-        def on_invalid(invalid):
-            # pyarrow numbers rows from 1 including the header line.
-            number = invalid.number - 1 if invalid.number is not None else None
-            self.bad_lines.append(
-                BadLine(
-                    number,
-                    invalid.text[:500],
-                    f"line has {invalid.actual_columns} fields, the header has "
-                    f"{invalid.expected_columns}; check the delimiter and quoting of this line",
-                )
-            )
-            return "skip"
-
-        # Single-threaded: only then does pyarrow report the line number of an
-        # invalid row, which the data-row numbering of every later row relies on.
+    def _csv_options(self, careful: bool, on_invalid):
         read_opts = pacsv.ReadOptions(
             encoding=self.encoding,
-            use_threads=False,
-            block_size=1 << 22,
+            use_threads=not careful,
+            block_size=1 << 20,
             column_names=self.source_columns,
-            skip_rows=1,
+            skip_rows=0,
         )
         parse_opts = pacsv.ParseOptions(
             delimiter=self.delimiter, invalid_row_handler=on_invalid, newlines_in_values=False
@@ -127,72 +202,69 @@ class TableSource:
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
-        raw = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
-        stream = gzip.GzipFile(fileobj=raw) if self.path.name.lower().endswith(".gz") else raw
-        try:
-            reader = pacsv.open_csv(
-                stream, read_options=read_opts, parse_options=parse_opts, convert_options=conv_opts
+        return {
+            "read_options": read_opts,
+            "parse_options": parse_opts,
+            "convert_options": conv_opts,
+        }
+
+    def _parse_block(self, block: bytes, first_row: int):
+        """Parse one block of whole lines; returns ``(table, row_numbers, n_rows)``.
+
+        ``n_rows`` counts the block's data rows, the rejected lines included.
+        """
+        flagged = []
+
+        def fast(_invalid):
+            flagged.append(True)
+            return "skip"
+
+        table = pacsv.read_csv(pa.py_buffer(block), **self._csv_options(False, fast))
+        if not flagged:
+            table = table.rename_columns(self.columns)
+            n = table.num_rows
+            return table, np.arange(first_row, first_row + n, dtype=np.int64), n
+        # Parse again on one thread: only then does Arrow number the lines it rejects
+        # (from 1 at the block's first line, blank lines not counted, as data rows are).
+        bad: list[BadLine] = []
+
+        def careful(invalid):
+            bad.append(
+                BadLine(
+                    first_row + invalid.number - 1 if invalid.number is not None else None,
+                    invalid.text[:500],
+                    f"line has {invalid.actual_columns} fields, the header has "
+                    f"{invalid.expected_columns}; check the delimiter and quoting of this line",
+                )
             )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raw.close()
-            raise InputFileError(
-                self.path,
-                f"cannot be read as {self.encoding} CSV ({exc}).",
-                "check the file is CSV text; pass --encoding gbk for GBK files.",
-            ) from None
-        pending: list[pa.RecordBatch] = []
-        pending_rows = 0
-        last_pos = 0
-        try:
-            for batch in reader:
-                pending.append(batch)
-                pending_rows += batch.num_rows
-                if progress:
-                    pos = raw.tell()
-                    progress(pos - last_pos)
-                    last_pos = pos
-                if pending_rows >= chunk_rows:
-                    first = rows_seen[0] + 1
-                    yield first, self._to_frame(pending, first)
-                    rows_seen[0] += pending_rows
-                    pending, pending_rows = [], 0
-        except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
-            raise InputFileError(
-                self.path,
-                f"stopped being readable after data row {rows_seen[0] + pending_rows} ({exc}).",
-                "check the encoding (--encoding) and that the file is not truncated.",
-            ) from None
-        finally:
-            raw.close()
-        if pending_rows:
-            first = rows_seen[0] + 1
-            yield first, self._to_frame(pending, first)
-        if progress:
-            progress(max(self.size - last_pos, 0))
+            return "skip"
 
-    def _to_frame(self, batches, first_row):
-        df = pa.Table.from_batches(batches).to_pandas()
-        df.columns = self.columns
-        return _number_rows(df, first_row, self.bad_lines)
+        table = pacsv.read_csv(pa.py_buffer(block), **self._csv_options(True, careful))
+        table = table.rename_columns(self.columns)
+        self.bad_lines.extend(bad)
+        n = table.num_rows + len(bad)
+        skipped = np.asarray([b.row_number for b in bad if b.row_number is not None], np.int64)
+        rows = np.setdiff1d(np.arange(first_row, first_row + n, dtype=np.int64), skipped)
+        return table, rows[: table.num_rows], n
 
 
-def _number_rows(df: pd.DataFrame, first_row: int, bad_lines: list[BadLine]) -> pd.DataFrame:
-    """Give ``df`` an index of 1-based data-row numbers, skipping rejected lines."""
-    n = len(df)
-    skipped = sorted(b.row_number for b in bad_lines if b.row_number is not None)
-    numbers = []
-    row = first_row
-    skip_iter = iter(s for s in skipped if s >= first_row)
-    next_skip = next(skip_iter, None)
-    while len(numbers) < n:
-        if next_skip is not None and row == next_skip:
-            next_skip = next(skip_iter, None)
-            row += 1
+def _line_blocks(stream, size: int) -> Iterator[bytes]:
+    """Read ``stream`` in blocks of about ``size`` bytes that end at a line end."""
+    carry = b""
+    while True:
+        data = stream.read(size)
+        if not data:
+            if carry.strip():
+                yield carry
+            return
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            carry = buf
             continue
-        numbers.append(row)
-        row += 1
-    df.index = pd.Index(numbers, name="row")
-    return df
+        block, carry = buf[: cut + 1], buf[cut + 1 :]
+        if block.strip():
+            yield block
 
 
 def file_format(path: Path) -> str:
