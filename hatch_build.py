@@ -157,6 +157,12 @@ def plan(root: str | Path) -> dict:
     root = Path(root)
     modules = root / NODE_MODULES
     lock = _lock(root)
+    if not modules.is_dir():
+        raise AssetsBuildError(
+            f"{NODE_MODULES} does not exist, so the wheel would publish maps without "
+            f"Leaflet (it must carry webmap/assets/node_modules/leaflet/dist/leaflet.js and "
+            f"the other files webmap/assets.py names). {FIX}"
+        )
     manifest: dict[str, dict] = {}
     missing: list[str] = []
     for package, file, extra in registry(root).values():
@@ -180,9 +186,10 @@ def plan(root: str | Path) -> dict:
             else:
                 missing.append(f"{NODE_MODULES}/{package}/{rel}")
     if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise AssetsBuildError(
-            "The web-map assets are not installed, so the wheel would publish maps without "
-            f"Leaflet. Missing: {', '.join(missing)}. {FIX}"
+            "The web-map assets are not all installed, so the wheel would publish broken "
+            f"maps. Missing: {', '.join(missing[:5])}{more}. {FIX}"
         )
     for package in manifest:
         want = lock[f"node_modules/{package}"].get("version")
