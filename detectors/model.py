@@ -47,6 +47,7 @@ __all__ = [
     "MiningModel",
     "ModelIntegrityError",
     "card_path",
+    "split_status",
 ]
 
 CARD_FORMAT = "geoenergy.mining-model/1"
@@ -55,7 +56,40 @@ CARD_FORMAT = "geoenergy.mining-model/1"
 PEER_COLUMN = "peer_group"
 """Name of the integer peer-group column handed to the built-in detectors."""
 
-RESULT_COLUMNS = ("meter_id", "score", "rank", "flagged", "status", "reasons", "onset_date")
+RESULT_COLUMNS = (
+    "meter_id",
+    "score",
+    "rank",
+    "flagged",
+    "status",
+    "reasons",
+    "onset_date",
+    "notes",
+)
+"""Columns of :meth:`MiningModel.score`, in order."""
+
+
+def split_status(text) -> tuple[str, str]:
+    """A feature-table status text -> ``(status word, notes)``.
+
+    The word is one of :data:`detectors.features.STATUSES` (``"ok"``,
+    ``"insufficient_data"``, ...); the notes are the rest: the features that
+    could not be computed and why (``"not computed: contract_utilisation
+    (contracted power unknown for this meter)"``) or the detail of a status
+    (``"9 complete days of data, need 14"``). Empty when there is none.
+
+    Examples
+    --------
+    >>> split_status("ok; not computed: valley_night_cv (needs 7 nights)")
+    ('ok', 'not computed: valley_night_cv (needs 7 nights)')
+    >>> split_status("insufficient_data: 9 complete days of data, need 14")
+    ('insufficient_data', '9 complete days of data, need 14')
+    """
+    text = str(text)
+    cut = min((i for i in (text.find(":"), text.find(";")) if i >= 0), default=len(text))
+    word = text[:cut].strip()
+    rest = text[cut + 1 :].strip() if cut < len(text) else ""
+    return word, rest
 
 
 @dataclass(frozen=True)
@@ -429,9 +463,14 @@ class MiningModel:
             One row per meter, most suspicious first: ``meter_id``, ``score``
             (float in [0, 1], higher = more likely mining; NaN when not
             scored), ``rank`` (1 = most suspicious among the scored meters;
-            ``<NA>`` when not scored), ``flagged`` (bool), ``status`` ("ok" or
-            why the meter was not scored), ``reasons`` (str) and
-            ``onset_date`` (local date the load stepped up, NaT if none).
+            ``<NA>`` when not scored), ``flagged`` (bool), ``status`` (one word
+            of :data:`detectors.features.STATUSES`: ``"ok"`` for a scored
+            meter, else why it was not scored, e.g. ``"insufficient_data"``),
+            ``reasons`` (str), ``onset_date`` (local date the load stepped
+            up, NaT if none) and ``notes`` (str: features that could not be
+            computed for this meter and why, or the detail of its status;
+            empty when there is none). A meter is scored exactly when its
+            status is ``"ok"``.
         """
         self._check_fitted()
         self._check_tables(ds, registry)
@@ -440,8 +479,11 @@ class MiningModel:
         n = len(feats)
         score = np.full(n, np.nan)
         flagged = np.zeros(n, dtype=bool)
+        parts = [split_status(t) for t in feats["status"].astype(str)]
+        status = np.array([w for w, _ in parts], dtype=object)
+        notes = np.array([note for _, note in parts], dtype=object)
         text = np.array(
-            ["not scored: " + s.split(";")[0] for s in feats["status"].astype(str)], dtype=object
+            ["not scored: " + t.split(";")[0] for t in feats["status"].astype(str)], dtype=object
         )
         if len(X):
             s = self.mining_score(X)
@@ -456,9 +498,10 @@ class MiningModel:
                 "meter_id": feats.index.astype(str),
                 "score": score,
                 "flagged": flagged,
-                "status": feats["status"].astype(str).to_numpy(),
+                "status": status,
                 "reasons": text,
                 "onset_date": feats["onset_date"].to_numpy(),
+                "notes": notes,
             }
         )
         # Most suspicious first; equal scores keep the meter order, so ranks are reproducible.

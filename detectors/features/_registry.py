@@ -436,7 +436,9 @@ STATUSES = {
     "no_data": "no reading at all: only missing_share",
 }
 """``{status: meaning}`` of the ``status`` column; a status starts with one of these
-words. Rows whose status starts with ``"ok"`` or ``"daily_only"`` carry usable features."""
+words. Rows whose status starts with ``"ok"`` or ``"daily_only"`` carry usable features.
+:meth:`detectors.model.MiningModel.score` reports the word alone in ``status`` (a meter is
+scored exactly when it is ``"ok"``) and the rest of the text in its ``notes`` column."""
 
 _ONLY = {  # features kept for a meter whose status is not ok / daily_only
     "zero_load": ("mean_kw", "level_vs_peer", "contract_utilisation", "missing_share"),
@@ -482,7 +484,16 @@ def render_markdown() -> str:
         ]
         if f.reference:
             lines += [f"*Reference:* {f.reference}", ""]
-    lines += ["## Status", "", "| status | meaning |", "| --- | --- |"]
+    lines += [
+        "## Status",
+        "",
+        "The feature table's `status` starts with one of these words; the scores of "
+        "`MiningModel.score` (and `geoenergy detect`) carry the word alone in `status` (a "
+        "meter is scored exactly when it is `ok`) and the rest in `notes`.",
+        "",
+        "| status | meaning |",
+        "| --- | --- |",
+    ]
     for k, v in STATUSES.items():
         lines.append(f"| `{k}` | {v} |")
     lines += [

@@ -75,6 +75,26 @@ def _report_files(fw, out: Path | None) -> None:
         )
 
 
+def summary_line(res) -> str:
+    """One line on a detection result: meters scored (score present), flagged, hotspots, time.
+
+    A meter is scored when it has a score; its ``status`` is then ``"ok"``
+    (features that could not be computed are listed in ``notes`` and do not
+    make it "not scored").
+    """
+    s = res.scores
+    n_scored = int(s["score"].notna().sum())
+    n_not = len(s) - n_scored
+    why = ""
+    if n_not:
+        counts = s.loc[s["score"].isna(), "status"].astype(str).value_counts()
+        why = " (" + ", ".join(f"{k}: {v:,}" for k, v in counts.items()) + ")"
+    return (
+        f"Scored {n_scored:,} of {len(s):,} meters; {n_not:,} not scored{why}; "
+        f"flagged {res.n_flagged:,}; {len(res.hotspots):,} hotspot(s); {res.seconds:.1f} s."
+    )
+
+
 def detect(
     readings: FileOpt = None,
     registry: FileOpt = None,
@@ -119,18 +139,21 @@ def detect(
         with open_workspace() as ws:
             res = run_detection(ws, detector=detector, store=ws.store, eps_m=eps_m)
     cols = ["meter_id", "score", "rank", "flagged", "status", "reasons"]
-    extra = ["onset_date", "customer_class", "district", "building_use", "peer_group", "hotspot"]
+    extra = [
+        "onset_date",
+        "customer_class",
+        "district",
+        "building_use",
+        "peer_group",
+        "hotspot",
+        "notes",
+    ]
     table = res.scores[cols + extra]
     if out is not None:
         _write_table(table, out)
     for note in res.notes:
         console.print(note)
-    n_ok = int((res.scores["status"] == "ok").sum())
-    console.print(
-        f"Scored {n_ok:,} of {len(res.scores):,} meters "
-        f"({len(res.scores) - n_ok:,} not scored, see status); flagged {res.n_flagged:,}; "
-        f"{len(res.hotspots):,} hotspot(s); {res.seconds:.1f} s."
-    )
+    console.print(summary_line(res))
     if res.run_id is not None:
         console.print(f"Stored as detection run {res.run_id}.")
     if out is not None:

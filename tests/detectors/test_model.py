@@ -46,6 +46,7 @@ def test_score_table(pop, unsupervised):
         "status",
         "reasons",
         "onset_date",
+        "notes",
     ]
     assert len(r) == 150 and r["meter_id"].is_unique
     ok = r["status"].str.startswith("ok")
@@ -201,3 +202,39 @@ def test_bad_tables_are_named(pop):
         MiningModel("supervised").fit(pop.readings, pop.registry, labels=bad)
     with pytest.raises(ValueError, match="not fitted yet"):
         m.score(pop.readings, pop.registry)
+
+
+@pytest.mark.parametrize("contracted", ["absent", "unknown"])
+def test_status_is_one_word_and_notes_have_their_own_column(pop, contracted):
+    # A registry without contracted_kw (or with none known) must not make the meters
+    # "not scored": the status stays "ok" and the missing feature goes to notes.
+    if contracted == "absent":
+        reg = pop.registry.drop(columns="contracted_kw", errors="ignore")
+    else:
+        reg = pop.registry.assign(contracted_kw=np.nan)
+    m = MiningModel("unsupervised").fit(pop.readings, reg, weather=pop.weather)
+    r = m.score(pop.readings, reg, weather=pop.weather)
+    from detectors.features import STATUSES
+
+    assert set(r["status"]) <= set(STATUSES)
+    assert (r["status"] == "ok").sum() == r["score"].notna().sum() == 149
+    short = r.set_index("meter_id").loc[str(pop.readings.meter.values[3])]
+    assert short["status"] == "insufficient_data"
+    assert short["notes"] == "5 complete days of data, need 14"
+    if contracted == "unknown":
+        ok = r[r["status"] == "ok"]
+        assert ok["notes"].str.contains("contract_utilisation").all()
+
+
+def test_split_status():
+    from detectors.model import split_status
+
+    assert split_status("ok") == ("ok", "")
+    assert split_status("ok; not computed: a (b), c (d: e)") == (
+        "ok",
+        "not computed: a (b), c (d: e)",
+    )
+    assert split_status("no_data: every reading is missing") == (
+        "no_data",
+        "every reading is missing",
+    )
