@@ -109,6 +109,9 @@ DROPPED: dict[str, str] = {
 }
 """Folium link names that are left out of offline maps, and why."""
 
+_LICENCE = re.compile(r"(^|[-_.])licen[cs]e([-_.]|$)|^copying([-_.]|$)", re.IGNORECASE)
+"""Names of licence files (``LICENSE``, ``LICENSE.md``, ``MIT-LICENCE.txt``, ...)."""
+
 _EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 
 
@@ -227,7 +230,7 @@ def copy_assets(names: Iterable[str], dest: str | os.PathLike) -> list[Path]:
     Returns
     -------
     list of Path
-        The files written.
+        The files written, each package's licence file(s) included.
     """
     names = list(names)
     unknown = sorted(set(names) - set(ASSETS))
@@ -254,6 +257,13 @@ def copy_assets(names: Iterable[str], dest: str | os.PathLike) -> list[Path]:
                     "`scripts/install-web.sh` again (npm ci in webmap/assets), or reinstall "
                     "a complete wheel."
                 )
+    # Each package's licence goes along with its files (BSD and MIT ask for the notice).
+    for package in sorted({ASSETS[name].package for name in names}):
+        for src in sorted((src_root / package).glob("*")):
+            if src.is_file() and _LICENCE.search(src.name):
+                out = dest / package / src.name
+                shutil.copyfile(src, out)
+                written.append(out)
     return written
 
 

@@ -99,3 +99,14 @@ def test_assets_come_from_the_package_first_then_the_checkout(tmp_path, monkeypa
     monkeypatch.setenv(assets.ASSETS_ENV, str(tmp_path / "empty"))
     with pytest.raises(assets.AssetsMissingError, match="WEBMAP_ASSETS_DIR"):
         assets.node_modules()
+
+
+def test_copy_assets_copies_each_packages_licence(web_assets, tmp_path):
+    files = copy_assets(["leaflet", "markerclusterjs", "Control.Fullscreen.js"], tmp_path)
+    rel = {p.relative_to(tmp_path).as_posix() for p in files}
+    assert {
+        "leaflet/LICENSE",
+        "leaflet.markercluster/MIT-LICENCE.txt",
+        "leaflet.fullscreen/LICENSE",
+    } <= rel
+    assert "BSD 2-Clause" in (tmp_path / "leaflet/LICENSE").read_text()
