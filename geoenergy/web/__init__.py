@@ -4,8 +4,11 @@
 workspace store, SpatiaLite or PostGIS alike:
 
 - login with Argon2-hashed passwords, a signed HttpOnly SameSite session
-  cookie, CSRF tokens on every form and rate-limited logins
-  (:mod:`~geoenergy.web.auth`, :mod:`~geoenergy.web.security`);
+  cookie that ends on logout, deactivation, a new password or role, CSRF
+  tokens on every form and atomically throttled logins
+  (:mod:`~geoenergy.web.auth`, :mod:`~geoenergy.web.security`); client
+  addresses from ``X-Forwarded-For`` only behind configured proxies
+  (``forwarded_allow_ips``);
 - roles decide what is visible (:data:`~geoenergy.web.roles.PERMISSIONS`);
 - the case queue of a detection run, filtered, sorted, paginated, with a map
   (:mod:`~geoenergy.web.queue`), the case page with load-profile charts
@@ -24,8 +27,15 @@ Example
 >>> import uvicorn; uvicorn.run(app, port=8000)  # doctest: +SKIP
 """
 
-from geoenergy.web.app import create_app
-from geoenergy.web.auth import add_user, deactivate_user, list_users, set_password
+from geoenergy.web.app import create_app, serve
+from geoenergy.web.auth import (
+    add_user,
+    deactivate_user,
+    list_users,
+    set_password,
+    set_role,
+    unlock_user,
+)
 from geoenergy.web.roles import PERMISSIONS, can
 
 __all__ = [
@@ -35,5 +45,8 @@ __all__ = [
     "create_app",
     "deactivate_user",
     "list_users",
+    "serve",
     "set_password",
+    "set_role",
+    "unlock_user",
 ]

@@ -25,7 +25,9 @@ __all__ = [
     "DEFAULT_TILE_URL",
     "WebConfig",
     "app_from_env",
+    "check_forwarded_allow_ips",
     "create_app",
+    "serve",
 ]
 
 log = logging.getLogger("geoenergy.web")
@@ -54,10 +56,15 @@ class WebConfig:
     tile_url: str | None
     tile_attribution: str
     limits: LoginLimits
+    forwarded_allow_ips: tuple[str, ...]
     hasher: object | None
     templates: object
     leaflet_dir: Path | None
     session_max_age_s: int
+    #: Basemap origin allowed by the CSP, and whether HSTS is sent (for the
+    #: headers of server-error pages, which bypass the middleware).
+    tile_origin: str | None = None
+    hsts: bool = False
 
     def today(self) -> dt.date:
         """Today's date in the workspace time zone."""
@@ -106,6 +113,7 @@ def create_app(
     login_limits: LoginLimits | None = None,
     password_hasher=None,
     session_max_age_s: int = SESSION_MAX_AGE_S,
+    forwarded_allow_ips: str | list[str] | tuple[str, ...] | None = None,
 ):
     """Create the review web application.
 
@@ -134,11 +142,21 @@ def create_app(
     tile_attribution : str
         Attribution shown with the tiles.
     login_limits : LoginLimits, optional
-        Failed-login limits (default 5 per name, 20 per address, per 15 minutes).
+        Failed-login throttling (default: 5 free failures per name and 20 per
+        address within an hour, then waits of 30 s doubling up to 15 min).
     password_hasher : argon2.PasswordHasher, optional
         Hash parameters (default argon2-cffi's).
     session_max_age_s : int
         Lifetime of a login. [s]
+    forwarded_allow_ips : str or list of str, optional
+        Addresses or networks (CIDR) of the reverse proxies whose
+        ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are believed,
+        as a list or a comma-separated string, e.g. ``"10.0.0.5"`` or
+        ``["10.0.0.0/24"]``; ``"*"`` trusts every client (only when the app
+        is reachable through the proxy alone). Default: none, so a client
+        cannot choose the address that the login throttle counts. Serve the
+        app with the ASGI server's own proxy handling off (``geoenergy serve``
+        does; ``uvicorn --no-proxy-headers``).
 
     Returns
     -------
@@ -152,6 +170,7 @@ def create_app(
         If the workspace's secret file is readable by others.
     """
     _check_create_app(ws, store, same_site, tile_url, session_max_age_s)
+    trusted_proxies = check_forwarded_allow_ips(forwarded_allow_ips)
     try:
         from fastapi import FastAPI
         from starlette.middleware.sessions import SessionMiddleware
@@ -188,6 +207,7 @@ def create_app(
         tile_url=tile_url or None,
         tile_attribution=tile_attribution,
         limits=login_limits or LoginLimits(),
+        forwarded_allow_ips=trusted_proxies,
         hasher=password_hasher,
         templates=_templates(),
         leaflet_dir=_leaflet_dir(),
@@ -226,8 +246,61 @@ def create_app(
         if "{s}" in cfg.tile_url:
             host = parts.netloc.split(".", 1)[-1]
             tile_origin = f"{parts.scheme}://*.{host}"
+    cfg.tile_origin, cfg.hsts = tile_origin, https_only
     app.add_middleware(SecurityHeaders, tile_origin=tile_origin, hsts=https_only)
+    if trusted_proxies:
+        # Outermost, so the session, the headers and the routes all see the client
+        # the trusted proxy names.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
     return app
+
+
+def check_forwarded_allow_ips(value) -> tuple[str, ...]:
+    """Trusted proxy addresses from a list or a comma-separated string.
+
+    Parameters
+    ----------
+    value : str, list of str or None
+        IP addresses, CIDR networks or ``"*"``; None or ``""`` for none.
+
+    Returns
+    -------
+    tuple of str
+        The entries, stripped; empty when no proxy is trusted.
+
+    Raises
+    ------
+    ValueError
+        An entry that is neither an address, a network nor ``"*"``.
+    """
+    import ipaddress
+
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise TypeError(
+            f"forwarded_allow_ips must be a str or a list of str, got {type(value).__name__}."
+        )
+    out = []
+    for item in value:
+        item = str(item).strip()
+        if not item:
+            continue
+        if item != "*":
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"forwarded_allow_ips: {item!r} is not an IP address or network; use "
+                    f"e.g. '10.0.0.5', '10.0.0.0/24' or '*' (every client: only when the "
+                    f"app is reachable through the proxy alone)."
+                ) from None
+        out.append(item)
+    return tuple(out)
 
 
 def _check_create_app(ws, store, same_site, tile_url, session_max_age_s) -> None:
@@ -276,10 +349,83 @@ def app_from_env():
             "to the workspace folder."
         )
     options = json.loads(os.environ.get("GEOENERGY_WEB_OPTIONS") or "{}")
-    allowed = {"https_only", "tile_url", "published_dir", "same_site"}
+    allowed = {"https_only", "tile_url", "published_dir", "same_site", "forwarded_allow_ips"}
     unknown = set(options) - allowed
     if unknown:
         raise ConfigError(
             f"GEOENERGY_WEB_OPTIONS has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}."
         )
     return create_app(Workspace(path), **options)
+
+
+#: Idle keep-alive connections are closed after this long: longer than an
+#: officer's pause between clicks, so a browser rarely reuses a closing connection. [s]
+KEEP_ALIVE_S = 65
+
+
+def serve(
+    ws,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    forwarded_allow_ips: str | list[str] | tuple[str, ...] | None = None,
+    https_only: bool = False,
+    tile_url: str | None = None,
+    published_dir: str | Path | None = None,
+    log_level: str = "info",
+) -> None:
+    """Run the review app with uvicorn until interrupted.
+
+    The app is built once here first, so a configuration error (schema not
+    migrated, secret readable by others, a bad proxy address) is reported
+    before listening. uvicorn's own proxy-header handling is always off (its
+    default trusts ``X-Forwarded-For`` from 127.0.0.1, which lets any local
+    client choose the address the login throttle counts); the app believes
+    the headers only from ``forwarded_allow_ips``.
+
+    Parameters
+    ----------
+    ws : geoenergy.config.Workspace
+        The workspace.
+    host : str
+        Address to listen on.
+    port : int
+        TCP port.
+    workers : int
+        Worker processes; more than 1 starts them from :func:`app_from_env`.
+    forwarded_allow_ips : str or list of str, optional
+        Trusted reverse proxies (see :func:`create_app`); default none.
+    https_only, tile_url, published_dir
+        As for :func:`create_app`.
+    log_level : str
+        uvicorn's log level.
+    """
+    import json
+    import os
+
+    import uvicorn
+
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r}; use 1 or more.")
+    options = {
+        "https_only": https_only,
+        "tile_url": tile_url,
+        "published_dir": str(published_dir) if published_dir is not None else None,
+        "forwarded_allow_ips": list(check_forwarded_allow_ips(forwarded_allow_ips)),
+    }
+    app = create_app(ws, **options)
+    common = {
+        "host": host,
+        "port": port,
+        "proxy_headers": False,
+        "log_level": log_level,
+        "timeout_keep_alive": KEEP_ALIVE_S,
+    }
+    if workers == 1:
+        uvicorn.run(app, **common)
+        return
+    os.environ["GEOENERGY_WORKSPACE"] = str(ws.path)
+    os.environ["GEOENERGY_DB"] = ws.db_url
+    os.environ["GEOENERGY_WEB_OPTIONS"] = json.dumps(options)
+    uvicorn.run("geoenergy.web.app:app_from_env", factory=True, workers=workers, **common)

@@ -3,9 +3,12 @@
 Spreadsheet programs run a cell that starts with ``=``, ``+``, ``-`` or
 ``@`` as a formula (and tab or carriage return can smuggle one in), so an
 address or note crafted as ``=HYPERLINK(...)`` could act when a field team
-opens the file. Every exported text cell that starts with one of those
-characters gets a leading apostrophe, which spreadsheets show as text; in
-XLSX the cell is also typed as a string, never a formula.
+opens the file. CSV has no cell types: every text cell that starts with one
+of those characters gets a leading apostrophe, which spreadsheets read as
+"this is text". XLSX has types, so the text is kept as it is and the cell
+is typed as a string (never a formula), formatted as text (``@``) and,
+where it would start a formula, marked with Excel's hidden quote prefix: it
+shows without an apostrophe and stays text when someone edits it.
 
 References
 ----------
@@ -115,7 +118,11 @@ def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
 
 
 def xlsx_bytes(header: list[str], rows: Iterable[list], *, title: str = "queue") -> bytes:
-    """An XLSX workbook (one sheet) of ``rows``; text cells are strings, never formulas.
+    """An XLSX workbook (one sheet) of ``rows``; text cells are text, never formulas.
+
+    Text is written unchanged (no apostrophe), typed as a string with the
+    text number format ``@``; text that would start a formula also carries
+    the quote prefix.
 
     Written with openpyxl's write-only mode, so memory stays flat for large queues.
     """
@@ -130,10 +137,13 @@ def xlsx_bytes(header: list[str], rows: Iterable[list], *, title: str = "queue")
     ws = wb.create_sheet(title=title[:31])
 
     def cell(v):
-        c = WriteOnlyCell(ws, value=neutralise(v))
-        if isinstance(c.value, str):
+        c = WriteOnlyCell(ws, value=v)
+        if isinstance(v, str):
             # openpyxl makes any text starting with "=" a formula; force text.
             c.data_type = "s"
+            c.number_format = "@"
+            if v.startswith(FORMULA_TRIGGERS):
+                c.quotePrefix = True
         return c
 
     ws.append([cell(h) for h in header])

@@ -9,6 +9,7 @@ exports (:mod:`geoenergy.web.exports`).
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +28,7 @@ __all__ = [
     "QueueQuery",
     "latest_run",
     "list_runs",
+    "parse_int",
     "parse_queue_query",
     "queue_page",
     "queue_rows",
@@ -39,6 +41,12 @@ PAGE_SIZES = (25, 50, 100, 200)
 STATUS_FILTERS = ("open", *CASE_STATUSES)
 #: Special assignee filter value: cases nobody is assigned to.
 UNASSIGNED = "-"
+#: Largest id a whole-number parameter may name: ids, hotspots and versions are
+#: ``INTEGER`` columns, 32-bit signed on PostgreSQL; a larger number overflows
+#: in the database (``integer out of range``, or in the driver from 2**63 on).
+MAX_ID = 2**31 - 1
+#: ASCII digits only (``int()`` would also take "１" or "١"), at most 20 of them.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,20}")
 
 
 class QueryError(GeoEnergyError, ValueError):
@@ -161,17 +169,30 @@ def _text(params: Mapping[str, str], name: str, max_length: int = 200) -> str | 
     return value
 
 
-def _int(params, name, *, lo=None, hi=None) -> int | None:
-    value = _text(params, name, 20)
-    if value is None:
+def parse_int(value, name: str, *, lo: int = 1, hi: int = MAX_ID) -> int | None:
+    """A whole-number parameter within ``[lo, hi]``, or None when empty.
+
+    Every id, page and version from a request goes through here, so a number
+    the database cannot hold (above :data:`MAX_ID`) is a :class:`QueryError`
+    (HTTP 400), never an overflow deep in the database (HTTP 500).
+
+    Raises
+    ------
+    QueryError
+        Not a whole number, or outside ``[lo, hi]``; the message names the parameter.
+    """
+    if value is None or value == "":
         return None
-    try:
-        out = int(value)
-    except ValueError:
-        raise QueryError(f"parameter {name}={value!r} is not a whole number.") from None
-    if (lo is not None and out < lo) or (hi is not None and out > hi):
-        raise QueryError(f"parameter {name}={out} is out of range [{lo}, {hi}].")
+    if not isinstance(value, str) or not _WHOLE_NUMBER.fullmatch(value):
+        raise QueryError(f"parameter {name}={value!r} is not a whole number.")
+    out = int(value)
+    if not lo <= out <= hi:
+        raise QueryError(f"parameter {name}={out} is out of range; use {lo} to {hi}.")
     return out
+
+
+def _int(params, name, *, lo: int = 1, hi: int = MAX_ID) -> int | None:
+    return parse_int(_text(params, name, 20), name, lo=lo, hi=hi)
 
 
 def _score(params, name) -> float | None:
@@ -214,7 +235,7 @@ def parse_queue_query(params: Mapping[str, str]) -> QueueQuery:
     desc = _text(params, "desc")
     if desc not in (None, "0", "1"):
         raise QueryError(f"desc={desc!r}; use 0 (ascending) or 1 (descending).")
-    page_size = _int(params, "page_size") or 50
+    page_size = _int(params, "page_size", lo=0) or 50
     if page_size not in PAGE_SIZES:
         raise QueryError(f"page_size={page_size}; use one of {PAGE_SIZES}.")
     q = QueueQuery(

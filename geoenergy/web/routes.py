@@ -24,19 +24,22 @@ route                                  permission            what
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import secrets
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, StreamingResponse
 
 from geoenergy.errors import GeoEnergyError
-from geoenergy.store import CUSTOMER_CLASSES, AuditLog, User, record_audit
+from geoenergy.store import CUSTOMER_CLASSES, AuditLog, DetectionRun, User, record_audit
 from geoenergy.web import actions as act
 from geoenergy.web.auth import (
     AuthError,
@@ -66,13 +69,14 @@ from geoenergy.web.queue import (
     QueryError,
     latest_run,
     list_runs,
+    parse_int,
     parse_queue_query,
     queue_page,
     queue_rows,
     run_facets,
 )
 from geoenergy.web.roles import PERMISSIONS, can
-from geoenergy.web.security import CsrfError, check_csrf, csrf_token
+from geoenergy.web.security import CsrfError, check_csrf, csrf_token, security_headers
 
 log = logging.getLogger("geoenergy.web")
 router = APIRouter()
@@ -244,6 +248,44 @@ def install_error_handlers(app) -> None:
             request, exc.status_code, titles.get(exc.status_code, "Error"), message, exc.headers
         )
 
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request, exc):
+        fields = sorted({str(e.get("loc", ("?",))[-1]) for e in exc.errors()})
+        return _error(
+            request, 400, "Bad request", f"the request has unusable fields: {', '.join(fields)}."
+        )
+
+    # Starlette runs this one outside every middleware (it also logs the error):
+    # it must not touch the store, which may be what failed, and adds the
+    # security headers itself.
+    app.add_exception_handler(Exception, server_error)
+
+
+def server_error(request: Request, exc: Exception) -> HTMLResponse:
+    """The page of an unexpected error (HTTP 500): the same error page, with the headers."""
+    web = _web(request)
+    try:
+        html = web.templates.get_template("error.html").render(
+            request=request,
+            user=None,
+            can=lambda p: False,
+            csrf="",
+            flashes=[],
+            tz=web.tz,
+            maps_available=False,
+            title="Server error",
+            message="Something went wrong on the server; it has been logged. Try again in a "
+            "moment, and tell an administrator the time if it happens again.",
+        )
+    except Exception:  # a broken template must not hide the original error
+        html = "<!doctype html><title>Server error</title><h1>Server error</h1>"
+    resp = HTMLResponse(html, status_code=500)
+    for key, value in security_headers(
+        request.url.path, tile_origin=web.tile_origin, hsts=web.hsts
+    ):
+        resp.headers[key.decode()] = value.decode()
+    return resp
+
 
 # -- login ----------------------------------------------------------------------------
 
@@ -406,6 +448,19 @@ def queue(request: Request):
     )
 
 
+def _export_query(web, request: Request):
+    """The export's query, with the run fixed: a missing run is a 400 before any byte
+    is sent, and a run finishing meanwhile cannot change what the export holds."""
+    q = parse_queue_query(request.query_params)
+    with web.store.session() as s:
+        run_id = q.run_id or latest_run(s)
+        if run_id is None:
+            raise QueryError("there is no detection run to export yet; run `geoenergy detect`.")
+        if q.run_id is not None and s.get(DetectionRun, q.run_id) is None:
+            raise QueryError(f"there is no detection run {q.run_id}; pick one from the queue.")
+    return replace(q, run_id=run_id)
+
+
 def _export_rows(web, q, with_addresses):
     columns = queue_columns(with_addresses)
     with web.store.session() as s:
@@ -413,18 +468,17 @@ def _export_rows(web, q, with_addresses):
             yield queue_export_row(row, columns)
 
 
-def _audit_export(web, user, kind: str, q, n_rows=None) -> int | None:
+def _audit_export(web, user, kind: str, q, n_rows=None) -> int:
     with web.store.session() as s:
-        run_id = q.run_id or latest_run(s)
         record_audit(
             s,
             actor=user.name,
             action=f"export.{kind}",
             entity="detection_runs",
-            entity_id=run_id if run_id is not None else "-",
+            entity_id=q.run_id,
             after={"filters": q.filters(), "rows": n_rows},
         )
-    return run_id
+    return q.run_id
 
 
 def _attachment(name: str) -> dict:
@@ -435,15 +489,19 @@ def _attachment(name: str) -> dict:
 def queue_csv(request: Request):
     user = require(request, "queue.export")
     web = _web(request)
-    q = parse_queue_query(request.query_params)
-    run_id = _audit_export(web, user, "queue_csv", q)
+    q = _export_query(web, request)
     columns = queue_columns(True)
     header = [QUEUE_COLUMNS[c][0] for c in columns]
+    rows = _export_rows(web, q, True)
+    # Run the query now: if it fails, the answer is an error page, not a 200
+    # that breaks off mid-stream.
+    first = next(rows, None)
+    run_id = _audit_export(web, user, "queue_csv", q)
 
     def body():
         # A byte-order mark so Excel reads the Chinese addresses as UTF-8.
         yield "\ufeff"
-        yield from csv_lines(header, _export_rows(web, q, True))
+        yield from csv_lines(header, itertools.chain([] if first is None else [first], rows))
 
     name = f"queue-run{run_id}-{web.today().isoformat()}.csv"
     return StreamingResponse(
@@ -455,7 +513,7 @@ def queue_csv(request: Request):
 def queue_xlsx(request: Request):
     user = require(request, "queue.export")
     web = _web(request)
-    q = parse_queue_query(request.query_params)
+    q = _export_query(web, request)
     columns = queue_columns(True)
     rows = list(_export_rows(web, q, True))
     run_id = _audit_export(web, user, "queue_xlsx", q, len(rows))
@@ -493,15 +551,7 @@ def labels_csv(request: Request, source: str | None = None):
 
 
 def _run_param(value) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        out = int(value)
-    except (TypeError, ValueError):
-        raise QueryError(f"run={value!r} is not a run number.") from None
-    if out < 1:
-        raise QueryError(f"run={out} is not a run number (they start at 1).")
-    return out
+    return parse_int(value, "run")
 
 
 _CHARTS: dict[int, tuple] = {}
@@ -613,7 +663,20 @@ def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, e
 @router.get("/cases/{meter_id:path}")
 def case(request: Request, meter_id: str, run: str | None = None):
     user = require(request, "cases.view")
-    return _case_page(request, user, meter_id, _run_param(run))
+    run_id = _run_param(run)
+    page = _case_page(request, user, meter_id, run_id)
+    # The login page says access is logged: every case opened is (its own short
+    # transaction, after the page's reads, so it never holds a write lock long).
+    with _web(request).store.session() as s:
+        record_audit(
+            s,
+            actor=user.name,
+            action="case.view",
+            entity="meters",
+            entity_id=meter_id,
+            after={"run": run_id, "addresses": can(user.role, "cases.addresses")},
+        )
+    return page
 
 
 @router.post("/cases/{meter_id:path}")
@@ -642,8 +705,8 @@ def case_action(
     run_id = _run_param(run)
     try:
         try:
-            seen = int(version or "")
-        except ValueError:
+            seen = parse_int(version or "x", "version", lo=0)
+        except QueryError:
             raise act.ActionError(
                 f"the form's case version {version!r} is not a number; reload the case."
             ) from None

@@ -36,6 +36,7 @@ __all__ = [
     "check_csrf",
     "csrf_token",
     "load_secret_key",
+    "security_headers",
 ]
 
 #: Name of the session-signing secret in the workspace folder.
@@ -158,8 +159,37 @@ def content_security_policy(*, tile_origin: str | None, relaxed: bool = False) -
     )
 
 
+def security_headers(
+    path: str, *, tile_origin: str | None = None, hsts: bool = False
+) -> list[tuple[bytes, bytes]]:
+    """The security headers of a response to ``path`` (raw ASGI header pairs).
+
+    One list for every response, pages, errors and files alike: the
+    :class:`SecurityHeaders` middleware adds it, and the handler of server
+    errors (which Starlette runs outside the middleware) adds it itself.
+    """
+    is_map = path.startswith("/maps/")
+    out = [
+        (
+            b"content-security-policy",
+            content_security_policy(tile_origin=tile_origin, relaxed=is_map).encode(),
+        ),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"SAMEORIGIN" if is_map else b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    ]
+    if not path.startswith("/static/"):
+        # Pages and exports hold personal data: no shared or disk caches.
+        out.append((b"cache-control", b"no-store"))
+    if hsts:
+        out.append((b"strict-transport-security", b"max-age=31536000"))
+    return out
+
+
 class SecurityHeaders:
-    """ASGI middleware adding security headers to every HTTP response.
+    """ASGI middleware adding :func:`security_headers` to every HTTP response.
 
     Parameters
     ----------
@@ -173,35 +203,29 @@ class SecurityHeaders:
 
     def __init__(self, app, *, tile_origin: str | None = None, hsts: bool = False):
         self.app = app
-        self.strict = content_security_policy(tile_origin=tile_origin).encode()
-        self.relaxed = content_security_policy(tile_origin=tile_origin, relaxed=True).encode()
+        self.tile_origin = tile_origin
         self.hsts = hsts
+        self._cache: dict[tuple[bool, bool], list] = {}
+
+    def _headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        key = (path.startswith("/maps/"), path.startswith("/static/"))
+        if key not in self._cache:
+            probe = "/maps/" if key[0] else "/static/" if key[1] else "/"
+            self._cache[key] = security_headers(
+                probe, tile_origin=self.tile_origin, hsts=self.hsts
+            )
+        return self._cache[key]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        is_map = path.startswith("/maps/")
-        is_static = path.startswith("/static/")
+        add = self._headers(scope.get("path", ""))
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                add = [
-                    (b"content-security-policy", self.relaxed if is_map else self.strict),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"SAMEORIGIN" if is_map else b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-                ]
-                if not is_static:
-                    # Pages and exports hold personal data: no shared or disk caches.
-                    add.append((b"cache-control", b"no-store"))
-                if self.hsts:
-                    add.append((b"strict-transport-security", b"max-age=31536000"))
                 headers.extend((k, v) for k, v in add if k not in present)
                 message["headers"] = headers
             await send(message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 import pytest
 from hypothesis import given
@@ -65,10 +66,16 @@ def test_xlsx_cells_are_text_never_formulas():
     data = xlsx_bytes(["address", "n"], [[v, i] for i, v in enumerate(DANGEROUS)])
     ws = load_workbook(io.BytesIO(data)).active
     cells = [row[0] for row in ws.iter_rows(min_row=2)]
-    # (XML turns a carriage return into a line feed; the leading quote is what matters.)
-    assert [c.value for c in cells] == ["'" + v.replace("\r", "\n") for v in DANGEROUS]
+    # Typed as text, not prefixed (issue 19): the value is the text itself.
+    # (XML turns a carriage return into a line feed.)
+    assert [c.value for c in cells] == [v.replace("\r", "\n") for v in DANGEROUS]
     assert {c.data_type for c in cells} == {"s"}  # no "f" (formula)
+    assert {c.number_format for c in cells} == {"@"}
+    assert all(c.quotePrefix for c in cells)
     assert [row[1].value for row in ws.iter_rows(min_row=2)] == list(range(len(DANGEROUS)))
+    assert [row[1].data_type for row in ws.iter_rows(min_row=2)] == ["n"] * len(DANGEROUS)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "<f " not in sheet
 
 
 def test_queue_export_columns_by_role():
@@ -96,4 +103,4 @@ def test_queue_xlsx_over_http_neutralises_the_formula_address(ro_client_for, kit
     data = ro_client_for("admin").get("/queue.xlsx?class=commercial").content
     ws = load_workbook(io.BytesIO(data)).active
     m5 = next(r for r in ws.iter_rows(min_row=2) if r[2].value == "M5")
-    assert m5[3].value == "'" + kit.FORMULA and m5[3].data_type == "s"
+    assert m5[3].value == kit.FORMULA and m5[3].data_type == "s" and m5[3].quotePrefix
