@@ -110,7 +110,9 @@ class Workspace:
             return cls(path)
         if path.exists() and not path.is_dir():
             raise ConfigError(f"{path} exists and is not a folder; choose another workspace path.")
-        path.mkdir(parents=True, exist_ok=True)
+        # Owner only: the folder holds the store (addresses, password hashes,
+        # audit trail), the readings and the session secret.
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
         s = Settings(**settings)
         cfg.write_text(_to_toml(s), encoding="utf-8")
         for sub in ("readings", "staging"):

@@ -172,3 +172,16 @@ def test_existing_store_file_keeps_its_mode(tmp_path):
     finally:
         engine.dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_new_workspace_and_its_store_are_private(tmp_path):
+    from geoenergy.config import Workspace
+    from geoenergy.store import upgrade
+    from geoenergy.web.security import load_secret_key
+
+    ws = Workspace.create(tmp_path / "city")
+    upgrade(ws.db_url)
+    load_secret_key(ws.path)
+    assert stat.S_IMODE(ws.path.stat().st_mode) == 0o700
+    for name in ("store.sqlite", "secret_key"):
+        assert stat.S_IMODE((ws.path / name).stat().st_mode) == 0o600, name
