@@ -1,7 +1,9 @@
 """Gather a workspace's results and publish them as a static, offline web site.
 
-The officials' map carries aggregates only (districts and H3 cells, counts
-below ``min_count`` suppressed) and the data centres' PUE compliance; the
+The officials' map carries aggregates only (districts, H3 cells and the city
+total, counts below ``min_count`` suppressed together with the cells that
+would let them be worked out, :func:`layers.aggregate.aggregate_linked`) and
+the data centres' PUE compliance; the
 waste-heat map the heat analysis; the enforcement map -- addresses,
 personal data -- is built only with ``include_addresses=True``.
 """
@@ -251,7 +253,7 @@ def publish_workspace(
     """
     from geoenergy.heat import analyse_workspace
     from geoenergy.layerstore import load_layer
-    from layers.aggregate import aggregate_to_districts, aggregate_to_grid
+    from layers.aggregate import aggregate_linked, aggregate_to_grid
     from webmap import MapSpec, publish_site
 
     store = store or ws.store
@@ -259,42 +261,40 @@ def publish_workspace(
     run = latest_run(store, run_id)
     maps: dict = {}
     downloads: dict = {}
-    sources = [("workspace", str(ws.path))]
+    # A name, not the server's folder; no city-wide counts (the total is one of the
+    # linked tables and may be suppressed, see layers.aggregate.aggregate_linked).
+    sources = [("workspace", ws.path.name)]
     data_date = None
     if run is not None:
         flags = run_flags(store, run.id)
         data_date = run.data_end.date().isoformat() if run.data_end else None
         sources.append(
-            (
-                f"detection run {run.id}",
-                f"{run.detector}, {run.n_meters:,} meters, "
-                f"{run.n_flagged:,} flagged, data to {data_date}",
-            )
+            (f"detection run {run.id}", f"{run.detector} detector, data to {data_date}")
         )
         meters = meters_for_aggregates(ws, flags[["meter_id", "flagged"]], store=store)
         officials: dict = {"min_count": min_count, "basemap": basemap, "data_date": data_date}
         districts = load_layer(ws, "districts", store=store, required=False)
+        kw = {
+            "flagged_col": "flagged",
+            "confirmed_col": "confirmed",
+            "sum_cols": ["flagged_mwh"],
+            "min_count": min_count,
+        }
         if districts is not None:
-            agg = aggregate_to_districts(
+            # Districts, H3 cells and the total are suppressed together: every layer
+            # and download below comes from these three tables.
+            linked = aggregate_linked(
                 meters,
                 districts,
                 district_col="district",
-                flagged_col="flagged",
-                confirmed_col="confirmed",
-                sum_cols=["flagged_mwh"],
-                min_count=min_count,
+                grid="h3",
+                resolution=h3_resolution,
+                **kw,
             )
-            officials["districts"] = agg
-            downloads["districts"] = agg
-        hexes = aggregate_to_grid(
-            meters,
-            grid="h3",
-            resolution=h3_resolution,
-            flagged_col="flagged",
-            confirmed_col="confirmed",
-            sum_cols=["flagged_mwh"],
-            min_count=min_count,
-        )
+            officials["districts"] = downloads["districts"] = linked.districts
+            hexes = linked.cells
+        else:
+            hexes = aggregate_to_grid(meters, grid="h3", resolution=h3_resolution, **kw)
         officials["hexagons"] = hexes
         downloads["h3_cells"] = hexes
         if include_addresses:
@@ -347,7 +347,7 @@ def publish_workspace(
         out,
         maps,
         downloads=downloads,
-        generated_at=dt.datetime.now().astimezone(),
+        generated_at=dt.datetime.now(ws.tz),
         data_sources=sources,
         include_enforcement=include_addresses,
     )
