@@ -12,13 +12,15 @@ the plain functions of :mod:`geoenergy.heat` for every data centre:
    metered).
 3. The connection to the nearest temperature-compatible heating-network
    segment (:func:`layers.network.connect_sites`).
-4. Direct use or a heat pump to the segment's supply temperature
-   (:mod:`~geoenergy.heat.heatpump`); heat delivered and the heat pump's
-   electricity.
-5. The heat that overlaps demand (:mod:`~geoenergy.heat.season`), less the
-   loss along the connection.
-6. Equivalents, economics (pipe size and cost, capital, yearly costs, LCOH)
-   and the ranking.
+4. The hourly balance (:mod:`~geoenergy.heat.balance`): networks, their
+   service areas and hourly demand on a real weather year, direct use or a
+   heat pump (COP per hour), the minimum-length tree of connection lines,
+   dispatch of the heat into each hour's demand less the must-run share in
+   merit order, line sizes (3-hour peak, parallel pipes) and costs, lines
+   too costly per MWh dropped.
+5. Equivalents and economics of the *used* heat (capital, yearly costs,
+   LCOH per site and per network).
+6. The ranking, on used heat (never available heat).
 
 Loading those inputs from a workspace or from files is
 :mod:`geoenergy.heat.entry`'s job; re-running the computation over ranges of
@@ -36,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from geoenergy.errors import ConfigError
-from geoenergy.heat import economics, equivalents, heatpump, pue, ranking, recovery, season
+from geoenergy.heat import economics, equivalents, pue, ranking, recovery, season
+from geoenergy.heat.balance import balance
 from geoenergy.heat.config import HeatConfig
 
 __all__ = ["OUTPUT_COLUMNS", "HeatResult", "analyse"]
@@ -74,15 +77,28 @@ OUTPUT_COLUMNS: dict[str, str] = {
     "route_length_m": "estimated route length of the connection [m]",
     "route_method": "detour, streets or detour_disconnected",
     "direct_use": "source hot enough to feed the network without a heat pump",
-    "heat_pump_cop": "heating COP of the heat pump [-] (empty for direct use)",
+    "heat_pump_cop": "seasonal heating COP of the heat pump [-] (empty for direct use)",
     "heat_delivered_mw_th": "mean heat delivered to the network [MW_th]",
     "heat_delivered_peak_mw_th": "peak heat delivered (sizes pipe and heat pump) [MW_th]",
     "theoretical_heat_mwh_th_per_yr": "heat deliverable over the whole year [MWh_th/yr]",
-    "usable_heat_gross_mwh_th_per_yr": "heat overlapping demand, before pipe losses [MWh_th/yr]",
+    "usable_heat_gross_mwh_th_per_yr": "heat fed into the line, before its losses [MWh_th/yr]",
     "heat_loss_mw_th": "heat lost along the connection while in use [MW_th]",
     "heat_loss_mwh_th_per_yr": "heat lost along the connection per year [MWh_th/yr]",
-    "usable_heat_mwh_th_per_yr": "usable heat delivered net of losses [MWh_th/yr]",
+    "usable_heat_mwh_th_per_yr": "used heat delivered net of losses [MWh_th/yr] (as used_heat)",
     "usable_hours_per_yr": "hours per year the connection carries heat [h/yr]",
+    "network_id": "heating network the site connects to (see HeatResult.networks)",
+    "available_heat_mwh_th_per_yr": "heat the site captures (recoverable, Hotmaps' available) "
+    "[MWh_th/yr]",
+    "connected_heat_mwh_th_per_yr": "available heat of a site with a kept connection line "
+    "[MWh_th/yr]",
+    "used_heat_mwh_th_per_yr": "heat delivered into the network's demand, hour by hour, net of "
+    "line losses [MWh_th/yr]",
+    "used_waste_heat_mwh_th_per_yr": "waste heat behind the used heat (used + losses - heat-pump "
+    "electricity) [MWh_th/yr]",
+    "dumped_heat_mwh_th_per_yr": "heat the site could deliver that no demand takes [MWh_th/yr]",
+    "demand_covered_share": "used heat / the network's annual demand [-]",
+    "line_to": "what the site's line feeds: a network_id or another site's name",
+    "line_length_m": "length of the site's own line in the connection tree [m]",
     "heat_pump_electricity_mwh_e_per_yr": "heat-pump electricity for the usable heat [MWh_e/yr]",
     "heated_floor_area_design_m2": "floor area at the design heat load [m2]",
     "heated_floor_area_annual_m2": "floor area at the annual heat intensity [m2]",
@@ -94,18 +110,20 @@ OUTPUT_COLUMNS: dict[str, str] = {
     "displaced_co2_t_per_yr": "CO2 of the displaced boiler [t/yr]",
     "heat_pump_co2_t_per_yr": "CO2 of the heat-pump electricity [t/yr]",
     "net_co2_avoided_t_per_yr": "CO2 avoided, net of the heat pump [t/yr]",
-    "pipe_dn": "nominal diameter of the connection pipe (0: none)",
-    "pipe_cost_cny_per_m": "pipe pair cost per metre of trench [CNY/m]",
+    "pipe_dn": "nominal diameter of the site's line (0: none)",
+    "pipe_count": "parallel pipe pairs of the line (flows beyond the largest DN)",
+    "line_cost_cny_per_mwh": "annualised line cost per MWh the line carries [CNY/MWh]",
+    "pipe_cost_cny_per_m": "line cost per metre, 2024 CNY [CNY/m]",
     "pipe_capex_cny": "connection pipe capital cost [CNY]",
     "plant_capex_cny": "heat pump or heat-exchanger station capital cost [CNY]",
     "capex_cny": "total capital cost [CNY]",
     "om_cost_cny_per_yr": "fixed operation and maintenance [CNY/yr]",
     "electricity_cost_cny_per_yr": "heat-pump electricity cost [CNY/yr]",
     "annual_cost_cny_per_yr": "capital x CRF + O&M + electricity [CNY/yr]",
-    "lcoh_cny_per_mwh": "levelised cost of the usable heat [CNY/MWh_th]",
-    "eligible": "ranked (connected, within max_connection_m, usable heat > 0)",
+    "lcoh_cny_per_mwh": "levelised cost of the used heat [CNY/MWh_th]",
+    "eligible": "ranked (connected, within max_connection_m, used heat > 0)",
     "ineligible_reason": "why a site is not ranked",
-    "score_mwh_per_kcny": "usable heat per annualised cost [MWh per 1,000 CNY/yr]",
+    "score_mwh_per_kcny": "used heat per annualised cost [MWh per 1,000 CNY/yr]",
     "rank": "1 = best opportunity",
 }
 """Output column -> meaning and unit (besides ``heat_demand_within_<r>m_mwh_per_yr``)."""
@@ -134,6 +152,20 @@ class HeatResult:
     config : HeatConfig
     notes : list of str
         Things the user should know (meters without readings, skipped rows).
+    networks : geopandas.GeoDataFrame
+        One row per heating network (index ``network_id``, WGS84 lines):
+        ``kinds``, ``operator``, temperatures, ``demand_mwh_per_yr`` (in its
+        service area), ``n_data_centres``, ``supply_mwh_th_per_yr`` (heat its
+        connected sites could deliver), ``used_heat_mwh_th_per_yr``,
+        ``demand_covered_share``, ``investment_cny``,
+        ``annual_cost_cny_per_yr``, ``lcoh_cny_per_mwh`` (of the used heat)
+        and monthly ``demand_mwh_mMM``, ``supply_mwh_mMM``, ``used_mwh_mMM``.
+    hourly : xarray.Dataset
+        The hourly balance on the reference year (local time): per ``site``
+        ``available_mw``, ``deliverable_mw``, ``used_mw``, ``dumped_mw``,
+        ``cop``; per ``network`` ``network_demand_mw``,
+        ``network_capacity_mw`` (demand less must-run), ``network_supply_mw``,
+        ``network_used_mw``; ``outdoor_temp_c``. See :meth:`network_balance`.
     """
 
     sites: gpd.GeoDataFrame
@@ -142,15 +174,65 @@ class HeatResult:
     heat_density: object
     config: HeatConfig
     notes: list = field(default_factory=list)
+    networks: object = None
+    hourly: object = None
 
     def summary(self) -> str:
         s = self.sites
         ranked = s[s["eligible"]]
+        used = float(np.nansum(ranked["used_heat_mwh_th_per_yr"]))
+        avail = float(np.nansum(s["available_heat_mwh_th_per_yr"]))
+        demand = (
+            float(np.nansum(self.networks["demand_mwh_per_yr"]))
+            if self.networks is not None
+            else float("nan")
+        )
+        demand_txt = f" of {demand:,.0f} MWh/yr network demand" if np.isfinite(demand) else ""
         return (
             f"{len(s)} data centres; {int(s['connected'].sum())} connectable, "
-            f"{len(ranked)} ranked; usable heat {ranked['usable_heat_mwh_th_per_yr'].sum():,.0f} "
-            f"MWh_th/yr; PUE non-compliant: {int((s['pue_compliant'] == False).sum())}."  # noqa: E712
+            f"{len(ranked)} ranked; used heat {used:,.0f} MWh_th/yr{demand_txt} "
+            f"(available {avail:,.0f}); PUE non-compliant: "
+            f"{int((s['pue_compliant'] == False).sum())}."  # noqa: E712
         )
+
+    def network_balance(self, network, start=None, end=None) -> pd.DataFrame:
+        """One network's hourly balance as a table (for a plot of a week).
+
+        Parameters
+        ----------
+        network : str
+            A ``network_id`` of :attr:`networks` (e.g. ``"N1"``).
+        start, end : str or Timestamp, optional
+            Local times (inclusive), e.g. ``"2023-01-09"``, ``"2023-01-15 23:00"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by local hour: ``demand_mw``, ``capacity_mw`` (demand less
+            must-run), ``supply_mw`` (what its connected data centres could
+            deliver), ``used_mw``, ``dumped_mw`` [MW]; ``outdoor_temp_c``.
+        """
+        ds = self.hourly
+        if ds is None or network not in ds["network"].values:
+            known = [] if ds is None else list(ds["network"].values)
+            raise ConfigError(f"network {network!r} is not in this result; use one of {known}.")
+        part = ds.sel(network=network, time=slice(start, end))
+        on = ds["site_network"].values == network
+        used = part["network_used_mw"].to_numpy()
+        out = pd.DataFrame(
+            {
+                "demand_mw": part["network_demand_mw"].to_numpy(),
+                "capacity_mw": part["network_capacity_mw"].to_numpy(),
+                "supply_mw": part["network_supply_mw"].to_numpy(),
+                "used_mw": used,
+                "dumped_mw": part["dumped_mw"].to_numpy()[on].sum(axis=0)
+                if on.any()
+                else np.zeros(len(used)),
+                "outdoor_temp_c": part["outdoor_temp_c"].to_numpy(),
+            },
+            index=pd.DatetimeIndex(part["time"].to_numpy(), name="time"),
+        )
+        return out
 
 
 # -- checks and column helpers ----------------------------------------------------------
@@ -259,9 +341,24 @@ def _loads(dc, readings, cfg, notes):
         if not np.isfinite(profiles[i]).any():
             profiles[i] = it_decl[i]
             it_src[i] = "declared"
-    no_load = ~np.isfinite(profiles).all(axis=1)
-    for i in np.flatnonzero(no_load):
-        notes.append(f"{names[i]}: no it_load_mw and no readings; its heat is unknown.")
+    no_load = ~np.isfinite(profiles).all(axis=1) | (np.nan_to_num(profiles, nan=0.0) < 0).any(
+        axis=1
+    )
+    if no_load.any():
+        i = int(np.flatnonzero(no_load)[0])
+        meters = [m for m in (fac_ids[i], it_ids[i]) if m]
+        where = f" and meter(s) {meters} have no readings" if meters else ""
+        raise ConfigError(
+            f"data centre {names[i]}: IT load unknown: it_load_mw={it_decl[i]!r}{where}. "
+            f"Give it_load_mw (mean IT load, a finite number >= 0 [MW]) in the data_centres "
+            f"layer or load the meter's readings"
+            + (
+                f"; {int(no_load.sum()) - 1} more site(s) also lack it "
+                f"({', '.join(map(str, names[no_load][1:6]))})."
+                if no_load.sum() > 1
+                else "."
+            )
+        )
     monthly_df = (
         pd.concat(monthly, ignore_index=True)[
             ["name", "month", "facility_mwh", "it_mwh", "pue", "hours"]
@@ -360,7 +457,6 @@ def analyse(
 
         # Choose the UTM zone once (a pyproj database query) for every step below.
         cfg = cfg.replace(metric_crs=metric_crs(dc).to_string())
-    n = len(dc)
     names = dc["name"].astype(str).to_numpy()
 
     # 1. Loads and PUE.
@@ -389,95 +485,49 @@ def analyse(
     comp = pue.compliance(pue_used, limit, it_energy)
 
     # 2. Recoverable heat.
-    t_src, share = recovery.heat_source(
-        dc["cooling"].astype(str).str.strip().str.lower().to_numpy(),
-        source_temp_c=_float_column(dc, "source_temp_c"),
-        capture_share=_float_column(dc, "capture_share"),
-        overrides=cfg.cooling,
-        capture_share_factor=cfg.capture_share_factor,
-    )
+    try:
+        t_src, share = recovery.heat_source(
+            dc["cooling"].astype(str).str.strip().str.lower().to_numpy(),
+            source_temp_c=_float_column(dc, "source_temp_c"),
+            capture_share=_float_column(dc, "capture_share"),
+            overrides=cfg.cooling,
+            capture_share_factor=cfg.capture_share_factor,
+            names=names,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     source_mw = profiles * share[:, None]
     recoverable_annual = np.where(
         np.isfinite(source_mw).all(axis=1), np.nansum(source_mw, axis=1), np.nan
     )
 
-    # 3. Connection.
+    # 3. Connection to the nearest compatible segment.
     con = _connections if _connections is not None else _match(dc, network, t_src, cfg, streets)
     connected = con["connected"].to_numpy(dtype=bool)
     t_sink = con["supply_temp_c"].to_numpy(dtype=float)
     t_ret = con["return_temp_c"].to_numpy(dtype=float)
     route = con["route_length_m"].to_numpy(dtype=float)
 
-    # 4. Heat pump, 5. season and losses.
-    hours = season.reference_hours(cfg.reference_year)
-    mask = season.heating_season_mask(hours, cfg.heating_season_start, cfg.heating_season_end)
-    cols = {
-        k: np.full(n, np.nan)
-        for k in (
-            "cop",
-            "delivered_mean",
-            "delivered_peak",
-            "theoretical",
-            "usable_gross",
-            "usable_hours",
-            "hp_el",
-            "dn",
-            "loss_mw",
-            "loss_mwh",
-            "usable_net",
-        )
-    }
-    direct = np.zeros(n, dtype=bool)
-    for i in np.flatnonzero(connected & np.isfinite(source_mw).all(axis=1)):
-        hp = heatpump.heat_pump(
-            source_mw[i],
-            t_src[i],
-            t_sink[i],
-            carnot_fraction=cfg.carnot_fraction,
-            cop_max=cfg.cop_max,
-            hx_approach_k=cfg.hx_approach_k,
-        )
-        delivered = np.asarray(hp["delivered"], dtype=float)
-        cop = float(np.asarray(hp["cop"]).ravel()[0])
-        direct[i] = bool(np.asarray(hp["direct_use"]).ravel()[0])
-        use = season.usable_heat(delivered, mask, base_demand_fraction=cfg.base_demand_fraction)
-        peak = float(delivered.max())
-        dn = int(
-            economics.pipe_size(
-                peak,
-                max(t_sink[i] - t_ret[i], 1.0),
-                max_dp_pa_per_m=cfg.max_pressure_drop_pa_per_m,
-                roughness_mm=cfg.pipe_roughness_mm,
-            )[0]
-        )
-        loss_w_per_m = float(
-            economics.heat_loss_w_per_m(
-                dn,
-                t_sink[i],
-                t_ret[i],
-                ground_temp_c=cfg.ground_temp_c,
-                soil_conductivity=cfg.soil_conductivity_w_per_mk,
-                insulation_conductivity=cfg.insulation_conductivity_w_per_mk,
-                depth_m=cfg.burial_depth_m,
-            )[0]
-        )
-        loss_mw = loss_w_per_m * route[i] / 1e6
-        loss_mwh = min(loss_mw * use["usable_hours"], use["usable_mwh"])
-        cols["cop"][i] = np.nan if direct[i] else cop
-        cols["delivered_mean"][i] = float(delivered.mean())
-        cols["delivered_peak"][i] = peak
-        cols["theoretical"][i] = use["theoretical_mwh"]
-        cols["usable_gross"][i] = use["usable_mwh"]
-        cols["usable_hours"][i] = use["usable_hours"]
-        cols["hp_el"][i] = 0.0 if direct[i] else float(np.sum(use["usable_mw"]) / cop)
-        cols["dn"][i] = dn
-        cols["loss_mw"][i] = loss_mw
-        cols["loss_mwh"][i] = loss_mwh
-        cols["usable_net"][i] = use["usable_mwh"] - loss_mwh
+    # 4-5. Networks, hourly demand, heat pumps, line tree, dispatch, line sizes and costs.
+    xy = dc.to_crs(cfg.metric_crs).geometry.representative_point()
+    bal = balance(
+        np.column_stack([xy.x.to_numpy(), xy.y.to_numpy()]),
+        names,
+        source_mw,
+        t_src,
+        con,
+        _network_with_offset(network, cfg),
+        cfg,
+        heat_demand=heat_demand,
+        buildings=buildings,
+    )
+    notes.extend(bal.notes)
+    cols = bal.site_columns
+    direct = cols["direct_use"]
 
-    # 6. Equivalents.
-    usable = cols["usable_net"]
-    hours_used = np.where(cols["usable_hours"] > 0, cols["usable_hours"], np.nan)
+    # 6. Equivalents of the used heat.
+    usable = cols["used"]
+    hours_used = np.where(cols["used_hours"] > 0, cols["used_hours"], np.nan)
     fuel = equivalents.displaced_fuel(
         np.nan_to_num(usable), cfg.displaced_source, boiler_efficiency=cfg.boiler_efficiency
     )
@@ -498,18 +548,10 @@ def analyse(
         np.nan,
     )
 
-    # Economics.
-    dn = np.nan_to_num(cols["dn"]).astype(np.int64)
-    cost_m = economics.pipe_cost_per_m(
-        dn,
-        area=cfg.pipe_area,
-        cny_per_eur=cfg.cny_per_eur,
-        factor=cfg.pipe_cost_factor,
-        table=cfg.pipe_cost_cny_per_m,
-    )
-    cost_m = np.where(np.isfinite(cols["dn"]), cost_m, np.nan)
-    pipe_capex = cost_m * route
-    plant_capex = cols["delivered_peak"] * np.where(
+    # Economics of each site's own line and plant (sized on the used flow).
+    cost_m = cols["cost_m"]
+    pipe_capex = cols["pipe_capex"]
+    plant_capex = cols["plant_peak"] * np.where(
         direct, cfg.hx_capex_cny_per_mw_th, cfg.hp_capex_cny_per_mw_th
     )
     capex = pipe_capex + plant_capex
@@ -520,12 +562,30 @@ def analyse(
     lcoh = economics.lcoh(
         capex, om + el_cost, usable, rate=cfg.discount_rate, years=cfg.lifetime_years
     )
+    nets = _network_economics(
+        bal.networks, cols["network_id"], cols["in_tree"], capex, annual_cost
+    )
 
-    # Ranking.
+    # Ranking on used heat (never available heat); NaN is never ranked.
     eligible, reason = ranking.eligibility(
         connected, route, usable, max_connection_m=cfg.max_connection_m
     )
+    reason = np.where(
+        cols["dropped"] & (reason == "no usable heat after losses"),
+        f"connection line costs more than max_line_cost_cny_per_mwh="
+        f"{cfg.max_line_cost_cny_per_mwh:g} CNY per MWh used",
+        reason,
+    )
+    no_demand = (
+        (reason == "no usable heat after losses")
+        & cols["in_tree"]
+        & (np.nan_to_num(nets["demand_mwh_per_yr"].reindex(cols["network_id"]).to_numpy()) <= 0)
+    )
+    reason = np.where(
+        no_demand, "no heat demand in the network's service area (service_area_buffer_m)", reason
+    )
     score = ranking.score_heat_per_cost(usable, annual_cost)
+    eligible = eligible & np.isfinite(score)
     rank = ranking.rank(score, eligible, tiebreak=np.nan_to_num(route, nan=np.inf))
 
     out = pd.DataFrame(
@@ -570,11 +630,20 @@ def analyse(
             "heat_delivered_mw_th": cols["delivered_mean"],
             "heat_delivered_peak_mw_th": cols["delivered_peak"],
             "theoretical_heat_mwh_th_per_yr": cols["theoretical"],
-            "usable_heat_gross_mwh_th_per_yr": cols["usable_gross"],
+            "usable_heat_gross_mwh_th_per_yr": cols["used_gross"],
             "heat_loss_mw_th": cols["loss_mw"],
             "heat_loss_mwh_th_per_yr": cols["loss_mwh"],
             "usable_heat_mwh_th_per_yr": usable,
-            "usable_hours_per_yr": cols["usable_hours"],
+            "usable_hours_per_yr": cols["used_hours"],
+            "network_id": cols["network_id"],
+            "available_heat_mwh_th_per_yr": cols["available"],
+            "connected_heat_mwh_th_per_yr": cols["connected_heat"],
+            "used_heat_mwh_th_per_yr": usable,
+            "used_waste_heat_mwh_th_per_yr": cols["used_gross"] - cols["hp_el"],
+            "dumped_heat_mwh_th_per_yr": cols["dumped"],
+            "demand_covered_share": cols["demand_covered_share"],
+            "line_to": cols["line_to"],
+            "line_length_m": cols["line_length"],
             "heat_pump_electricity_mwh_e_per_yr": cols["hp_el"],
             "heated_floor_area_design_m2": area_design,
             "heated_floor_area_annual_m2": area_annual,
@@ -587,7 +656,9 @@ def analyse(
             "heat_pump_co2_t_per_yr": hp_co2,
             "net_co2_avoided_t_per_yr": displaced_co2 - hp_co2,
             "pipe_dn": cols["dn"],
+            "pipe_count": cols["pipe_count"],
             "pipe_cost_cny_per_m": cost_m,
+            "line_cost_cny_per_mwh": cols["line_cost_per_mwh"],
             "pipe_capex_cny": pipe_capex,
             "plant_capex_cny": plant_capex,
             "capex_cny": capex,
@@ -616,17 +687,55 @@ def analyse(
         if density_grid:
             density = heat_density_grid(cell_m=cfg.grid_cell_m, crs=cfg.metric_crs, **kw)
     sites = gpd.GeoDataFrame(out, geometry=dc.geometry.to_numpy(), crs="EPSG:4326")
-    lines = con[con["connected"]]
-    connections = gpd.GeoDataFrame(
+    connections = _connection_lines(con, names, cols, bal.parent, sites, rank)
+    return HeatResult(
+        sites, connections, monthly, density, cfg, notes, networks=nets, hourly=bal.hourly
+    )
+
+
+def _connection_lines(con, names, cols, parent, sites, rank):
+    """One line per connected site: its own route to the network, or to the site it feeds."""
+    from shapely.geometry import LineString
+
+    connected = con["connected"].to_numpy(dtype=bool)
+    geoms = con.geometry.to_numpy().copy()
+    pts = sites.geometry.representative_point().to_numpy()
+    for i in np.flatnonzero(connected & (parent >= 0)):
+        geoms[i] = LineString([pts[i], pts[parent[i]]])
+    return gpd.GeoDataFrame(
         {
             "name": names[connected],
-            "network_kind": lines["network_kind"].to_numpy(dtype=object),
-            "route_length_m": lines["route_length_m"].to_numpy(dtype=float),
-            "route_method": lines["route_method"].to_numpy(dtype=object),
+            "network_kind": con["network_kind"].to_numpy(dtype=object)[connected],
+            "network_id": cols["network_id"][connected],
+            "line_to": cols["line_to"][connected],
+            "route_length_m": con["route_length_m"].to_numpy(dtype=float)[connected],
+            "line_length_m": cols["line_length"][connected],
+            "route_method": con["route_method"].to_numpy(dtype=object)[connected],
             "pipe_dn": cols["dn"][connected],
+            "pipe_count": cols["pipe_count"][connected],
             "rank": rank[connected],
         },
-        geometry=lines.geometry.to_numpy(),
+        geometry=geoms[connected],
         crs="EPSG:4326",
     )
-    return HeatResult(sites, connections, monthly, density, cfg, notes)
+
+
+def _network_economics(nets, site_net, in_tree, capex, annual_cost):
+    """Investment, annual cost and LCOH of the used heat per network [CNY, CNY/yr, CNY/MWh]."""
+    frame = pd.DataFrame(
+        {
+            "network_id": site_net,
+            "capex": np.where(in_tree, np.nan_to_num(capex), 0.0),
+            "annual": np.where(in_tree, np.nan_to_num(annual_cost), 0.0),
+        }
+    ).dropna(subset=["network_id"])
+    per = frame.groupby("network_id")[["capex", "annual"]].sum()
+    out = nets.copy()
+    out["investment_cny"] = per["capex"].reindex(out.index).fillna(0.0).to_numpy()
+    out["annual_cost_cny_per_yr"] = per["annual"].reindex(out.index).fillna(0.0).to_numpy()
+    used = out["used_heat_mwh_th_per_yr"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["lcoh_cny_per_mwh"] = np.where(
+            used > 0, out["annual_cost_cny_per_yr"] / np.where(used > 0, used, 1.0), np.nan
+        )
+    return out

@@ -10,7 +10,7 @@ and are documented there. A TOML file overrides any field::
     # heat.toml  (or a [heat] table in the workspace's geoenergy.toml)
     carnot_fraction = 0.45
     heating_season_start = "11-01"
-    displaced_source = "coal"
+    displaced_source = "coal_boiler"
     electricity_price_cny_per_kwh = 0.62
 
     [cooling.air]
@@ -113,8 +113,56 @@ class HeatConfig:
         Default 15 November to 15 March, Beijing's statutory heating period.
     base_demand_fraction : float
         Share of the delivered heat the network can take outside the season
-        (domestic hot water) [-]. Default 0: Beijing's district heating
-        networks supply space heating only.
+        when *no* heat-demand layer is given (the demand is then unknown and
+        only the season bounds the use) [-]. Default 0: Beijing's district
+        heating networks supply space heating only. With a demand layer the
+        hourly demand (``dhw_share``, ``must_run_share``) bounds the use instead.
+    weather_file : str or None
+        CSV (optionally gzip) with ``timestamp`` and ``temp_c`` [degC], hourly,
+        one non-leap year in local time, for the hourly demand profile. Default
+        None: the bundled Beijing year (Dongsi station, 2015; CC BY 4.0, see
+        :data:`geoenergy.heat.demand.WEATHER_YEARS`).
+    space_heating_base_temp_c : float
+        Outdoor temperature below which space heating is needed [degC]; the
+        hourly space-heating demand is proportional to the degree-hours below
+        it inside the heating season. Default 18, the base of China's heating
+        degree-days (GB 50176; assumption for the network's aggregate load).
+    dhw_share : float
+        Share of a network's annual demand that is domestic hot water, spread
+        evenly over all 8,760 hours [-]. Default 0 for Beijing (its networks
+        supply space heating only, 北京市供热采暖管理办法); use about 0.2-0.3
+        for year-round Nordic networks (see
+        :data:`geoenergy.heat.demand.DHW_SHARE_BY_LOCATION`).
+    must_run_share : float
+        Share of each hour's demand that existing plants (CHP, boilers under
+        contract) keep supplying, so waste heat can cover at most
+        ``1 - must_run_share`` of it [-]. Default 0 (assumption: no must-run).
+    service_area_buffer_m : float
+        Distance from a network's pipes within which heat demand belongs to
+        that network [m]; a demand polygon near several networks counts for
+        the nearest one only. Default 500 (assumption: building connections of
+        a few hundred metres).
+    network_grouping : {"component", "operator"}
+        What one heating network is: a connected set of touching segments
+        (default) or all segments of one ``operator``.
+    supply_temp_min_c : float or None
+        When set, the network supply temperature follows the outdoor
+        temperature: its nominal value at ``design_outdoor_temp_c`` and this
+        value at ``space_heating_base_temp_c`` and above, linear in between
+        [degC]. Default None: constant supply temperature.
+    design_outdoor_temp_c : float
+        Heating design outdoor temperature [degC]. Default -7.6, Beijing's
+        value in GB 50736-2012 (recalled, check the standard).
+    peak_average_hours : int
+        Pipes and plants are sized on the peak of the flow averaged over this
+        many hours [h]. Default 3, as Hotmaps' excess-heat module does.
+    max_line_cost_cny_per_mwh : float
+        Connection lines whose annualised cost per MWh of used heat exceeds
+        this are dropped, and the flows recomputed [CNY/MWh] (Hotmaps'
+        "transmission line threshold"). Default 500 (assumption: well above
+        the cost of heat from a Beijing gas boiler, gas at about 3 CNY/m3 and
+        9.5 kWh/m3 at 90 % efficiency is about 350 CNY/MWh, so only lines that
+        clearly cannot pay are dropped; set ``inf`` to keep every line).
     network_kinds : list of str
         Network kinds a site may connect to.
     connect_to : {"nearest", "primary", "secondary"}
@@ -161,13 +209,13 @@ class HeatConfig:
         Electricity price for the heat pump [CNY/kWh]. Default 0.70
         (assumption, Beijing general commercial and industrial tariff order).
     discount_rate : float
-        Real discount rate [-]. Default 0.08, the social discount rate of
+        Real discount rate [-], in [0, 1). Default 0.08, the social discount rate of
         China's 建设项目经济评价方法与参数 (3rd ed., NDRC and MOHURD 2006).
     lifetime_years : int
         Economic lifetime of the connection and heat pump [yr]. Default 25.
     hp_capex_cny_per_mw_th : float
-        Heat-pump capital cost per MW of heat output [CNY/MW_th]. Default
-        4.0e6 (assumption; the Danish Energy Agency's technology catalogue
+        Heat-pump capital cost per MW of heat output [CNY/MW_th], 2024
+        prices. Default 4.0e6 (assumption; the Danish Energy Agency's technology catalogue
         puts large electric heat pumps at about 0.6-0.9 M EUR/MW_th).
     hx_capex_cny_per_mw_th : float
         Heat-exchanger station cost for direct use [CNY/MW_th]. Default 0.3e6
@@ -175,9 +223,23 @@ class HeatConfig:
     om_fraction_per_yr : float
         Fixed operation and maintenance per year as a share of capital cost
         [1/yr]. Default 0.02 (assumption).
+    pipe_cost_model : {"hotmaps", "persson_werner"}
+        ``"hotmaps"`` (default): cost per metre by the line's peak flow, the
+        table of Hotmaps' excess-heat module
+        (:data:`geoenergy.heat.transmission.HOTMAPS_LINE_COST_EUR_PER_M`),
+        escalated by ``pipe_cost_escalation`` and converted with
+        ``cny_per_eur``; ``"persson_werner"``: by diameter and ``pipe_area``
+        (2007 EUR, :data:`geoenergy.heat.economics.PIPE_COST_AREAS`), also
+        escalated.
+    pipe_cost_escalation : float
+        Price index ratio from the cost table's price year to the price year
+        of the results (2024) [-]. Default 1.21, the euro-area HICP ratio
+        2024/2018 (Eurostat prc_hicp_aind, 2015 = 100: about 103.6 -> 125.7;
+        recalled, check) applied to Hotmaps' table (taken as 2018 prices).
+        Costs are then in 2024 CNY.
     pipe_area : str
-        Key of :data:`geoenergy.heat.economics.PIPE_COST_AREAS`. Default
-        ``"outer_city"``.
+        Key of :data:`geoenergy.heat.economics.PIPE_COST_AREAS`, for the
+        ``"persson_werner"`` model. Default ``"outer_city"``.
     pipe_cost_factor : float
         Multiplier on the pipe cost (local price level, sensitivity) [-].
     pipe_cost_cny_per_m : dict or None
@@ -217,6 +279,16 @@ class HeatConfig:
     heating_season_start: str = "11-15"
     heating_season_end: str = "03-15"
     base_demand_fraction: float = 0.0
+    weather_file: str | None = None
+    space_heating_base_temp_c: float = 18.0
+    dhw_share: float = 0.0
+    must_run_share: float = 0.0
+    service_area_buffer_m: float = 500.0
+    network_grouping: str = "component"
+    supply_temp_min_c: float | None = None
+    design_outdoor_temp_c: float = -7.6
+    peak_average_hours: int = 3
+    max_line_cost_cny_per_mwh: float = 500.0
     network_kinds: list = field(default_factory=lambda: ["primary", "secondary"])
     connect_to: str = "nearest"
     search_radius_m: float = 10_000.0
@@ -238,6 +310,8 @@ class HeatConfig:
     hp_capex_cny_per_mw_th: float = 4.0e6
     hx_capex_cny_per_mw_th: float = 0.3e6
     om_fraction_per_yr: float = 0.02
+    pipe_cost_model: str = "hotmaps"
+    pipe_cost_escalation: float = 1.21
     pipe_area: str = "outer_city"
     pipe_cost_factor: float = 1.0
     pipe_cost_cny_per_m: dict | None = None
@@ -290,6 +364,11 @@ class HeatConfig:
         return asdict(self)
 
 
+def _number(v) -> bool:
+    """A real, finite number (not a bool, not NaN or inf)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _bad(name, value, allowed, fix=""):
     msg = f"heat setting {name}={value!r} is not allowed; {allowed}."
     if fix:
@@ -334,12 +413,49 @@ def _check_config(c: HeatConfig) -> None:
         ("capture_share_factor", 0.0, 10.0),
         ("carnot_fraction", 1e-9, 1.0),
         ("base_demand_fraction", 0.0, 1.0),
-        ("discount_rate", 0.0, 1.0),
         ("om_fraction_per_yr", 0.0, 1.0),
+        ("dhw_share", 0.0, 1.0),
+        ("must_run_share", 0.0, 1.0),
     ):
         v = getattr(c, name)
-        if not isinstance(v, int | float) or not lo <= v <= hi:
-            _bad(name, v, f"it must lie in [{lo:g}, {hi:g}]")
+        if not _number(v) or not lo <= v <= hi:
+            _bad(name, v, f"it must be a finite number in [{lo:g}, {hi:g}]")
+    if not _number(c.discount_rate) or not 0.0 <= c.discount_rate < 1.0:
+        _bad(
+            "discount_rate",
+            c.discount_rate,
+            "a real discount rate is a finite number in [0, 1), e.g. 0.08 for 8 %",
+        )
+    for name, lo, hi in (
+        ("space_heating_base_temp_c", 5.0, 25.0),
+        ("design_outdoor_temp_c", -50.0, 10.0),
+        ("ground_temp_c", -10.0, 40.0),
+        ("supply_temp_offset_k", -50.0, 50.0),
+        ("max_sink_temp_c", 30.0, 200.0),
+    ):
+        v = getattr(c, name)
+        if not _number(v) or not lo <= v <= hi:
+            _bad(name, v, f"it must be a finite number from {lo:g} to {hi:g}")
+    if c.supply_temp_min_c is not None and (
+        not _number(c.supply_temp_min_c) or not 20.0 <= c.supply_temp_min_c <= 150.0
+    ):
+        _bad("supply_temp_min_c", c.supply_temp_min_c, "give a supply temperature in degC")
+    if not isinstance(c.peak_average_hours, int) or not 1 <= c.peak_average_hours <= 168:
+        _bad("peak_average_hours", c.peak_average_hours, "use a whole number of hours, 1-168")
+    if not isinstance(c.max_line_cost_cny_per_mwh, int | float) or not (
+        c.max_line_cost_cny_per_mwh > 0
+    ):
+        _bad(
+            "max_line_cost_cny_per_mwh",
+            c.max_line_cost_cny_per_mwh,
+            "give a positive cost in CNY/MWh (inf keeps every line)",
+        )
+    if c.network_grouping not in ("component", "operator"):
+        _bad("network_grouping", c.network_grouping, "use 'component' or 'operator'")
+    if c.pipe_cost_model not in ("hotmaps", "persson_werner"):
+        _bad("pipe_cost_model", c.pipe_cost_model, "use 'hotmaps' or 'persson_werner'")
+    if c.weather_file is not None and not isinstance(c.weather_file, str):
+        _bad("weather_file", c.weather_file, "give the path of a CSV with timestamp, temp_c")
     for name in (
         "electricity_tce_per_mwh",
         "cop_max",
@@ -357,6 +473,8 @@ def _check_config(c: HeatConfig) -> None:
         "insulation_conductivity_w_per_mk",
         "burial_depth_m",
         "pipe_cost_factor",
+        "pipe_cost_escalation",
+        "service_area_buffer_m",
     ):
         v = getattr(c, name)
         if not isinstance(v, int | float) or not (v > 0 and math.isfinite(v)):
@@ -398,7 +516,11 @@ def _check_config(c: HeatConfig) -> None:
     from geoenergy.heat.recovery import COOLING_TYPES
 
     if c.displaced_source not in DISPLACED_SOURCES:
-        _bad("displaced_source", c.displaced_source, f"use one of {sorted(DISPLACED_SOURCES)}")
+        _bad(
+            "displaced_source",
+            c.displaced_source,
+            f"use one of {sorted(DISPLACED_SOURCES)} (e.g. 'coal_boiler', not 'coal')",
+        )
     if c.boiler_efficiency is not None and not 0 < c.boiler_efficiency <= 1.2:
         _bad("boiler_efficiency", c.boiler_efficiency, "an efficiency lies in (0, 1.2]")
     if not isinstance(c.cooling, dict):
@@ -413,8 +535,15 @@ def _check_config(c: HeatConfig) -> None:
                 "only source_temp_c [degC] and capture_share [-] can be overridden",
             )
         cs = over.get("capture_share")
-        if cs is not None and not 0 <= cs <= 1:
-            _bad(f"cooling.{kind}.capture_share", cs, "a share lies in [0, 1]")
+        if cs is not None and (not _number(cs) or not 0 <= cs <= 1):
+            _bad(f"cooling.{kind}.capture_share", cs, "a share is a finite number in [0, 1]")
+        ts = over.get("source_temp_c")
+        if ts is not None:
+            from geoenergy.heat.recovery import source_temp_problem
+
+            problem = source_temp_problem(ts)
+            if problem:
+                _bad(f"cooling.{kind}.source_temp_c", ts, problem)
     if not isinstance(c.building_intensity_mwh_per_m2, dict) or any(
         not isinstance(v, int | float) or v < 0 for v in c.building_intensity_mwh_per_m2.values()
     ):

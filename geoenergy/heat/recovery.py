@@ -13,7 +13,50 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["COOLING_TYPES", "CoolingType", "heat_source", "recoverable_heat"]
+__all__ = [
+    "COOLING_TYPES",
+    "SOURCE_TEMP_RANGE_C",
+    "CoolingType",
+    "heat_source",
+    "recoverable_heat",
+    "source_temp_problem",
+]
+
+SOURCE_TEMP_RANGE_C = (-30.0, 95.0)
+"""Plausible temperature of captured data-centre heat [degC]: from free-cooled
+outdoor air in a northern winter up to the hottest warm-water and two-phase
+cooling loops (below boiling at ambient pressure). A value of 200 or more is
+almost surely kelvin (303.15 K = 30 degC)."""
+
+
+def source_temp_problem(value) -> str | None:
+    """What is wrong with a source temperature [degC], or None when it is plausible.
+
+    Parameters
+    ----------
+    value : float
+        Source temperature [degC].
+
+    Returns
+    -------
+    str or None
+        A sentence naming the problem and the fix.
+    """
+    lo, hi = SOURCE_TEMP_RANGE_C
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return f"it must be a number in degC from {lo:g} to {hi:g}"
+    if isinstance(value, bool) or not np.isfinite(v):
+        return f"it must be a finite number in degC from {lo:g} to {hi:g} (got {value!r})"
+    if v >= 200.0:
+        return (
+            f"{v:g} looks like kelvin; give degC ({v:g} K = {v - 273.15:.2f} degC), "
+            f"a value from {lo:g} to {hi:g}"
+        )
+    if not lo <= v <= hi:
+        return f"a data-centre heat source lies from {lo:g} to {hi:g} degC"
+    return None
 
 
 @dataclass(frozen=True)
@@ -93,6 +136,7 @@ def heat_source(
     capture_share=None,
     overrides: dict | None = None,
     capture_share_factor: float = 1.0,
+    names=None,
 ):
     """Source temperature and capture share per site.
 
@@ -110,6 +154,8 @@ def heat_source(
     capture_share_factor : float
         Multiplier on the table's capture shares (not on per-site values),
         the result clipped to [0, 1]; for sensitivity runs.
+    names : array_like of str, optional
+        Site names, for error messages.
 
     Returns
     -------
@@ -136,20 +182,36 @@ def heat_source(
     s_table = np.clip(s_table * float(capture_share_factor), 0.0, 1.0)
     t = t_table
     s = s_table
+    label = (
+        np.asarray(names, dtype=object)
+        if names is not None
+        else np.array([f"row {i}" for i in range(len(kinds))], dtype=object)
+    )
     if source_temp_c is not None:
         given = np.asarray(
             [np.nan if v is None else v for v in np.atleast_1d(source_temp_c)], dtype=float
         )
+        # NaN means "not given" (an empty cell); inf or an implausible value is an error.
+        for i in np.flatnonzero(~np.isnan(given)):
+            problem = source_temp_problem(given[i])
+            if problem:
+                raise ValueError(
+                    f"data centre {label[i]!s}: source_temp_c={float(given[i]):g} is not allowed; "
+                    f"{problem}. Fix the data_centres layer's source_temp_c column (leave it "
+                    f"empty to use the cooling type's value)."
+                )
         t = np.where(np.isfinite(given), given, t_table)
     if capture_share is not None:
         given = np.asarray(
             [np.nan if v is None else v for v in np.atleast_1d(capture_share)], dtype=float
         )
-        bad = np.isfinite(given) & ((given < 0) | (given > 1))
+        bad = ~np.isnan(given) & ~((given >= 0) & (given <= 1))
         if bad.any():
+            i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"capture_share must lie in [0, 1]; got {sorted(set(given[bad]))}. Fix the "
-                f"site's capture_share column."
+                f"data centre {label[i]!s}: capture_share={float(given[i]):g} is not allowed; "
+                f"capture_share must lie in [0, 1]. Fix the site's capture_share column "
+                f"(leave it empty to use the cooling type's value)."
             )
         s = np.where(np.isfinite(given), given, s_table)
     return t, s

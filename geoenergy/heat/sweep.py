@@ -162,6 +162,7 @@ def _connections_from(res: HeatResult):
         "return_temp_c": s["network_return_temp_c"].to_numpy(dtype=float),
         "operator": s["network_operator"].to_numpy(dtype=object),
         "diameter_mm": s["network_diameter_mm"].to_numpy(dtype=float),
+        "network_id": s["network_id"].to_numpy(dtype=object),
     }
     for k in res.config.network_kinds:
         cols[f"{k}_distance_m"] = s[f"{k}_distance_m"].to_numpy(dtype=float)

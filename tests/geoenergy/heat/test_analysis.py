@@ -200,11 +200,13 @@ def test_unknown_load_and_polygon_site(network):
 
     from .conftest import X0, Y0
 
+    # Issue 14: a NaN IT load used to be reported as "no usable heat after losses";
+    # it is an input error naming the site and the fix.
     sites = make_sites([(0, 100), (0, 400)], it_load_mw=[np.nan, 5.0], status=["Existing", None])
+    with pytest.raises(ConfigError, match=r"DC0: IT load unknown.*it_load_mw"):
+        analyse(sites, network)
+    sites.loc[0, "it_load_mw"] = 2.0
     sites.loc[1, "geometry"] = box(X0 - 50, Y0 + 300, X0 + 50, Y0 + 400)
-    res = analyse(sites, network)
-    s = res.sites
-    assert np.isnan(s.loc[0, "recoverable_heat_mw_th"]) and pd.isna(s.loc[0, "rank"])
-    assert any("no it_load_mw" in n for n in res.notes)
+    s = analyse(sites, network).sites
     assert s.loc[1, "distance_m"] == pytest.approx(300.0)  # polygon edge to the pipe
     assert list(s["status"]) == ["existing", "existing"]
