@@ -279,7 +279,9 @@ def server_error(request: Request, exc: Exception) -> HTMLResponse:
         )
     except Exception:  # a broken template must not hide the original error
         html = "<!doctype html><title>Server error</title><h1>Server error</h1>"
-    resp = HTMLResponse(html, status_code=500)
+    # The server drops the connection after an unhandled error: say so, so that a
+    # browser does not send its next request down a closing connection.
+    resp = HTMLResponse(html, status_code=500, headers={"connection": "close"})
     for key, value in security_headers(
         request.url.path, tile_origin=web.tile_origin, hsts=web.hsts
     ):

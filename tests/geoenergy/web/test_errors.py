@@ -81,6 +81,7 @@ def test_server_errors_get_the_error_page_and_the_security_headers(web_app):
         r = client.get("/boom")
     assert r.status_code == 500
     assert "Server error" in r.text and "a bug" not in r.text
+    assert r.headers["connection"] == "close"  # the server drops it after an error
     assert "script-src 'self'" in r.headers["content-security-policy"]
     for header in ("x-content-type-options", "x-frame-options", "referrer-policy"):
         assert header in r.headers
