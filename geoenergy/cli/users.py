@@ -19,7 +19,7 @@ from geoenergy.cli._common import console, open_workspace
 from geoenergy.errors import ConfigError
 
 users_app = typer.Typer(
-    help="Users of the review app: add, list, deactivate, set a password.",
+    help="Users of the review app: add, list, deactivate, set a password, unlock.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -126,3 +126,16 @@ def users_passwd(
         ws.store.check()
         set_password(ws.store, name, password, actor=_actor())
     console.print(f"Password of {escape(name)} changed.", highlight=False)
+
+
+@users_app.command("unlock")
+def users_unlock(name: Annotated[str, typer.Argument(help="User name.")]):
+    """Clear a user name's failed logins, so its next login is not delayed (audited)."""
+    from geoenergy.web.auth import unlock_user
+
+    with open_workspace() as ws:
+        ws.store.check()
+        cleared = unlock_user(ws.store, name, actor=_actor())
+    console.print(
+        f"Unlocked {escape(name)}: {cleared} failed login(s) no longer count.", highlight=False
+    )

@@ -51,6 +51,15 @@ def serve(
         Path | None,
         typer.Option(help="Published site to serve under /maps/ (default WORKSPACE/published)."),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Reverse proxies (IP addresses or CIDR networks, comma-separated) whose "
+            "X-Forwarded-For is believed; default none, so clients cannot choose the address "
+            "the login limit counts.",
+        ),
+    ] = "",
 ):
     """Run the review web app on the workspace store."""
     try:
@@ -68,6 +77,7 @@ def serve(
         "https_only": https,
         "tile_url": None if tile_url.lower() == "none" else tile_url,
         "published_dir": published,
+        "forwarded_allow_ips": forwarded_allow_ips or None,
     }
     with open_workspace() as ws:
         # Build once in this process: configuration errors (schema not migrated,
@@ -85,7 +95,7 @@ def serve(
                 app,
                 host=host,
                 port=port,
-                proxy_headers=True,
+                proxy_headers=False,  # the app trusts only --forwarded-allow-ips
                 log_level="info",
                 timeout_keep_alive=KEEP_ALIVE_S,
             )
@@ -101,7 +111,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        proxy_headers=False,  # the app trusts only --forwarded-allow-ips
         log_level="info",
         timeout_keep_alive=KEEP_ALIVE_S,
     )
