@@ -27,13 +27,15 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from geoenergy.errors import ConfigError, GeoEnergyError
+from geoenergy.errors import ConfigError
+from geoenergy.holdout import TrainingError, evaluate_holdout, time_split
 
 __all__ = [
     "DETECTOR_NAMES",
     "PEER_COLUMNS",
     "DetectionInputs",
     "DetectionResult",
+    "TrainingError",
     "active_model",
     "detection_inputs",
     "load_labels",
@@ -489,18 +491,18 @@ def _save_run(store, result, *, detector, started, ds, params, actor) -> int:
 # -- training ---------------------------------------------------------------------------
 
 
-class TrainingError(GeoEnergyError):
-    """Too few labels, or labels that match no meter."""
-
-
 def train_model(
     ws, *, store=None, labels: pd.DataFrame | None = None, holdout: float = 0.3, seed: int = 0
 ):
     """Train the supervised detector on the workspace's inspection labels.
 
-    The model is evaluated on a time-based hold-out (the latest ``holdout``
-    share of inspections) before it is refitted on all labels; the hold-out
-    metrics go into its model card under ``card["evaluation"]["holdout"]``.
+    The model is first evaluated on a time-based hold-out
+    (:func:`geoenergy.holdout.time_split` and
+    :func:`geoenergy.holdout.evaluate_holdout`: fitted on the earlier
+    inspections with the readings before the cutoff) and then refitted on
+    all labels and readings; the hold-out figures go into its model card
+    under ``card["evaluation"]["holdout"]``
+    (:meth:`geoenergy.holdout.HoldoutEvaluation.card`).
 
     Parameters
     ----------
@@ -513,9 +515,10 @@ def train_model(
     Returns
     -------
     (detectors.model.MiningModel, dict)
-        The model fitted on all labels, and the hold-out metrics.
+        The model fitted on all labels, and the hold-out figures (empty
+        when the labels cannot be split; the card then says why under
+        ``skipped``).
     """
-    from detectors.evaluate import evaluate
     from detectors.model import MiningModel
 
     store = _store(ws, store)
@@ -529,33 +532,18 @@ def train_model(
             f"(and {n_neg} not_mining). Ingest more with `geoenergy ingest labels FILE`."
         )
     inputs = detection_inputs(ws, store=store)
-    ds, registry, weather = inputs.readings, inputs.registry, inputs.weather
-    unknown = sorted(set(labels["meter_id"]) - set(registry["meter_id"]))
+    unknown = sorted(set(labels["meter_id"]) - set(inputs.registry["meter_id"]))
     if unknown:
         raise TrainingError(
             f"{len(unknown)} labelled meter(s) are not in the registry or have no readings, "
             f"e.g. {unknown[:5]}. Ingest their registry rows and readings, or drop the labels."
         )
-    # Time-based hold-out: the latest inspections, as a new campaign would be.
-    lab = labels.sort_values(["inspected_on", "meter_id"]).drop_duplicates("meter_id", keep="last")
-    n_test = max(1, round(holdout * len(lab)))
-    train, test = lab.iloc[:-n_test], lab.iloc[-n_test:]
-    metrics = {}
-    if (train["label"] == "mining").sum() >= 2 and (test["label"] == "mining").any():
-        m = MiningModel("supervised", peer_columns=PEER_COLUMNS, random_state=seed)
-        m.fit(ds, registry, weather, labels=train)
-        sc = m.score(ds, registry, weather).set_index("meter_id")
-        held = test.set_index("meter_id")
-        y = (held["label"] == "mining").to_numpy()
-        s = sc.loc[held.index, "score"].fillna(0.0).to_numpy()
-        k = tuple(v for v in (5, 10, 20) if v <= len(y)) or (len(y),)
-        metrics = {
-            "split": f"time-based: latest {len(test)} inspections",
-            "n_test": len(test),
-            "n_test_mining": int(y.sum()),
-            **evaluate(y, s, k=k),
-        }
     model = MiningModel("supervised", peer_columns=PEER_COLUMNS, random_state=seed)
-    model.fit(ds, registry, weather, labels=labels)
-    model.card.setdefault("evaluation", {})["holdout"] = _jsonable(metrics)
+    try:
+        metrics = evaluate_holdout(inputs, time_split(labels, holdout), model).card()
+        card = metrics
+    except TrainingError as exc:  # too few inspections on one side of the split
+        metrics, card = {}, {"skipped": str(exc)}
+    model.fit(inputs.readings, inputs.registry, inputs.weather, labels=labels)
+    model.card.setdefault("evaluation", {})["holdout"] = card
     return model, metrics

@@ -11,6 +11,11 @@ Two views of the same question, "where do flagged meters concentrate?":
   flagged meters is significantly higher than the study area's mean. Per
   cell counts, so apply :mod:`layers.aggregate`'s suppression before
   publishing.
+
+Gi* tests every cell, so at a 5 % level about one cell in twenty is "hot" or
+"cold" by chance alone; :func:`benjamini_hochberg` (``correction="fdr_bh"``)
+controls the expected share of false discoveries among the cells called
+significant instead.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from layers.crs import WGS84, metric_crs, require_crs
 from layers.grids import make_grid
 from layers.schemas import LayerError
 
-__all__ = ["GI_VALUES", "dbscan_hotspots", "getis_ord_gi_star"]
+__all__ = [
+    "GI_CORRECTIONS",
+    "GI_VALUES",
+    "benjamini_hochberg",
+    "dbscan_hotspots",
+    "getis_ord_gi_star",
+]
 
 
 def _check_points(meters, name="meters") -> None:
@@ -251,7 +262,65 @@ def gi_star(values: np.ndarray, neighbours) -> tuple[np.ndarray, np.ndarray]:
     return z, p
 
 
-def _check_gi(meters, grid, values, flagged_col, alpha, distance_m):
+def benjamini_hochberg(p_values) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values) of many tests [1]_.
+
+    Calling the tests with ``q < alpha`` significant keeps the expected
+    share of false discoveries among them at most ``alpha`` (for independent
+    or positively dependent tests, as neighbouring Gi* cells are [2]_).
+
+    Parameters
+    ----------
+    p_values : array-like of float
+        One p-value per test; NaN (a test that could not be made) stays NaN
+        and does not count as a test.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``q_i = min_{j >= i} (m p_(j) / j)`` in the input order, capped at 1,
+        where ``p_(j)`` is the j-th smallest of the ``m`` finite p-values.
+
+    References
+    ----------
+    .. [1] Y. Benjamini and Y. Hochberg, "Controlling the false discovery
+       rate: a practical and powerful approach to multiple testing", Journal
+       of the Royal Statistical Society B 57(1), 289-300, 1995.
+    .. [2] Y. Benjamini and D. Yekutieli, "The control of the false discovery
+       rate in multiple testing under dependency", Annals of Statistics
+       29(4), 1165-1188, 2001.
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.5]).round(3).tolist()
+    [0.04, 0.053, 0.053, 0.5]
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"p_values must be 1-D, got shape {p.shape}.")
+    finite = np.isfinite(p)
+    if ((p[finite] < 0) | (p[finite] > 1)).any():
+        raise ValueError("p_values must lie in [0, 1] (or be NaN).")
+    q = np.full(p.shape, np.nan)
+    m = int(finite.sum())
+    if m == 0:
+        return q
+    idx = np.flatnonzero(finite)
+    order = idx[np.argsort(p[idx], kind="stable")]
+    ranked = p[order] * m / np.arange(1, m + 1)
+    q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    return q
+
+
+GI_CORRECTIONS: dict[str | None, str] = {
+    None: "none: a cell is significant when its own p-value is below alpha (exploratory)",
+    "fdr_bh": "Benjamini-Hochberg: significant when its q-value is below alpha, so at most "
+    "about alpha of the significant cells are false discoveries",
+}
+"""``{correction: meaning}`` of :func:`getis_ord_gi_star`'s ``correction`` argument."""
+
+
+def _check_gi(meters, grid, values, flagged_col, alpha, distance_m, correction=None):
     _check_points(meters)
     if grid not in ("square", "hex"):
         raise ValueError(
@@ -269,6 +338,11 @@ def _check_gi(meters, grid, values, flagged_col, alpha, distance_m):
         raise ValueError(f"alpha must be between 0 and 1; got {alpha!r}.")
     if distance_m is not None:
         _check_positive("distance_m", distance_m)
+    if correction not in GI_CORRECTIONS:
+        raise ValueError(
+            f"correction={correction!r}: choose one of {list(GI_CORRECTIONS)} "
+            "('fdr_bh' corrects for the many cells tested)."
+        )
 
 
 def getis_ord_gi_star(
@@ -280,6 +354,7 @@ def getis_ord_gi_star(
     flagged_col: str | None = "flagged",
     distance_m: float | None = None,
     alpha: float = 0.05,
+    correction: str | None = None,
     study_area=None,
     crs=None,
 ) -> gpd.GeoDataFrame:
@@ -304,8 +379,12 @@ def getis_ord_gi_star(
         (binary weights, the cell itself included). Default: the adjacent
         cells (8 for squares, 6 for hexagons). [m]
     alpha : float, default 0.05
-        Significance level of the ``spot`` column (two-sided, no correction
-        for the many cells tested: read it as exploratory).
+        Significance level of the ``spot`` column (two-sided).
+    correction : {None, "fdr_bh"}, default None
+        Correction for the many cells tested (:data:`GI_CORRECTIONS`): None
+        compares each cell's p-value with ``alpha`` (exploratory: about
+        ``alpha`` of all cells are significant by chance); ``"fdr_bh"``
+        compares the Benjamini-Hochberg q-value (:func:`benjamini_hochberg`).
     study_area : optional
         The grid covers the study area's bounds instead of the meters'
         (see :func:`layers.validate.study_area_polygon`).
@@ -317,9 +396,13 @@ def getis_ord_gi_star(
     geopandas.GeoDataFrame
         One row per cell in WGS84: ``cell`` (label), ``n_meters``,
         ``n_flagged``, ``value`` (x), ``n_neighbours`` (W_i, self included),
-        ``gi_z`` (Gi*, a z-score), ``gi_p`` (two-sided p-value) and ``spot``
-        (``"hot"``, ``"cold"`` or ``"ns"``). ``attrs``: ``metric_crs``,
-        ``cell_size_m``, ``distance_m``, ``values``.
+        ``gi_z`` (Gi*, a z-score), ``gi_p`` (two-sided p-value), ``spot``
+        (``"hot"``, ``"cold"`` or ``"ns"``) and ``gi_q`` (Benjamini-Hochberg
+        q-value, whatever the correction). ``attrs``: ``metric_crs``,
+        ``cell_size_m``, ``distance_m``, ``values``, ``alpha``,
+        ``correction``, ``n_tests`` (cells with a z-score) and
+        ``expected_by_chance`` (``alpha * n_tests``: significant cells
+        expected with no pattern at all, uncorrected).
 
     Raises
     ------
@@ -338,7 +421,7 @@ def getis_ord_gi_star(
        distributional issues and an application", Geographical Analysis 27(4),
        286-306, 1995.
     """
-    _check_gi(meters, grid, values, flagged_col, alpha, distance_m)
+    _check_gi(meters, grid, values, flagged_col, alpha, distance_m, correction)
     from scipy.spatial import cKDTree
 
     from layers.validate import study_area_polygon
@@ -384,7 +467,9 @@ def getis_ord_gi_star(
     weights.data[:] = 1.0
     weights.setdiag(1.0)  # the star: each cell is its own neighbour
     z, p = gi_star(table["value"].to_numpy(dtype=float), weights)
-    spot = np.where(p < alpha, np.where(z > 0, "hot", "cold"), "ns")
+    q = benjamini_hochberg(p)
+    tested = p if correction is None else q
+    spot = np.where(tested < alpha, np.where(z > 0, "hot", "cold"), "ns")
     out = gpd.GeoDataFrame(
         {
             "cell": cells.labels(table["i"], table["j"]),
@@ -395,6 +480,7 @@ def getis_ord_gi_star(
             "gi_z": z,
             "gi_p": p,
             "spot": spot.astype(object),
+            "gi_q": q,
         },
         geometry=gpd.GeoSeries(
             cells.polygons(table["i"].to_numpy(), table["j"].to_numpy()), crs=metric
@@ -407,6 +493,10 @@ def getis_ord_gi_star(
             "cell_size_m": float(cell_size_m),
             "distance_m": d,
             "values": values,
+            "alpha": float(alpha),
+            "correction": correction,
+            "n_tests": int(np.isfinite(p).sum()),
+            "expected_by_chance": float(alpha) * int(np.isfinite(p).sum()),
         }
     )
     return out

@@ -30,10 +30,21 @@ The rooms, each importing only those above it:
 - ``population``: archetypes, meters, simulated loads, gaps, labels, and
   :func:`generate_population`;
 - ``heat``: district-heating network, heat-demand grid, data centres;
-- ``write``: :func:`generate_city`, writing every file of the city.
+- ``write``: :func:`generate_city`, writing every file of the city;
+- ``workspace``: :func:`sample_workspace`, the city generated and ingested
+  into a workspace once, then reused (the notebooks start from it).
 """
 
 from geoenergy.samplecity.population import ARCHETYPES, Population, generate_population
+from geoenergy.samplecity.workspace import SampleWorkspace, sample_workspace
 from geoenergy.samplecity.write import SampleCity, generate_city
 
-__all__ = ["ARCHETYPES", "Population", "SampleCity", "generate_city", "generate_population"]
+__all__ = [
+    "ARCHETYPES",
+    "Population",
+    "SampleCity",
+    "SampleWorkspace",
+    "generate_city",
+    "generate_population",
+    "sample_workspace",
+]

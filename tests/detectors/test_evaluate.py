@@ -12,8 +12,11 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from detectors.evaluate import (
     METRICS,
     average_precision,
+    bootstrap_ci,
     breakdown,
     evaluate,
+    max_precision_at_k,
+    permutation_importance,
     plot_precision_recall,
     precision_at_k,
     recall_at_k,
@@ -114,3 +117,66 @@ def test_bad_input_is_named(y, s, k, exc, match):
 def test_breakdown_needs_one_kind_per_meter():
     with pytest.raises(ValueError, match="one group per meter"):
         breakdown(Y, S, ["a"], k=2)
+
+
+# -- uncertainty, caps and importance ------------------------------------------------
+
+
+def test_max_precision_at_k_is_the_cap_of_few_positives():
+    # 11 miners among 36 inspections: precision@20 cannot exceed 11/20.
+    y = [1] * 11 + [0] * 25
+    assert max_precision_at_k(y, 20) == pytest.approx(0.55)
+    assert max_precision_at_k(y, 5) == 1.0
+    assert max_precision_at_k(y, 100) == pytest.approx(11 / 36)  # all 36 are inspected
+
+
+def test_bootstrap_ci_brackets_the_estimate_and_is_reproducible():
+    rng = np.random.default_rng(3)
+    y = rng.random(60) < 0.3
+    s = y * 0.4 + rng.random(60)
+    ci = bootstrap_ci(y, s, n_boot=300, seed=1)
+    assert ci["low"] <= ci["estimate"] <= ci["high"]
+    assert ci["estimate"] == pytest.approx(average_precision(y, s))
+    assert ci == bootstrap_ci(y, s, n_boot=300, seed=1)
+    assert ci["n_boot"] == 300 and ci["level"] == 0.95
+    narrow = bootstrap_ci(y, s, n_boot=300, seed=1, level=0.5)
+    assert ci["low"] <= narrow["low"] <= narrow["high"] <= ci["high"]
+
+
+def test_bootstrap_ci_of_a_perfect_ranking_is_a_point_when_stratified():
+    # Every resample keeps 2 miners ranked above every other meter: AP is always 1.
+    ci = bootstrap_ci([1, 1, 0, 0, 0], [0.9, 0.8, 0.3, 0.2, 0.1], n_boot=100)
+    assert ci["low"] == ci["high"] == ci["estimate"] == 1.0
+    p = bootstrap_ci([1, 1, 0, 0, 0], [0.9, 0.8, 0.3, 0.2, 0.1], "precision_at_k", k=2)
+    assert p["estimate"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"metric": "f1"}, ValueError, "metric must be one of"),
+        ({"metric": 3}, TypeError, "metric must be"),
+        ({"n_boot": 0}, ValueError, "n_boot"),
+        ({"level": 1.5}, ValueError, "level"),
+    ],
+)
+def test_bootstrap_ci_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        bootstrap_ci([1, 0], [0.5, 0.1], **kwargs)
+
+
+def test_permutation_importance_finds_the_feature_the_score_uses():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"used": rng.random(40), "ignored": rng.random(40)})
+    y = (X["used"] > 0.6).to_numpy()
+    imp = permutation_importance(lambda d: d["used"].to_numpy(), X, y, n_repeats=5)
+    assert imp.attrs["baseline"] == 1.0
+    assert list(imp.index) == ["used", "ignored"]
+    assert imp.loc["used", "importance"] > 0.2
+    assert imp.loc["ignored", "importance"] == 0.0 and imp.loc["ignored", "std"] == 0.0
+    with pytest.raises(ValueError, match="align"):
+        permutation_importance(lambda d: d["used"], X, y[:5])
+    with pytest.raises(ValueError, match="not in X"):
+        permutation_importance(lambda d: d["used"], X, y, columns=["nope"])

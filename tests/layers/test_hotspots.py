@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from shapely.geometry import Point
 
-from layers.hotspots import dbscan_hotspots, getis_ord_gi_star, gi_star
+from layers.hotspots import benjamini_hochberg, dbscan_hotspots, getis_ord_gi_star, gi_star
 from layers.schemas import LayerError
 
 UTM = "EPSG:32650"
@@ -203,3 +203,30 @@ def test_gi_study_area_sets_the_grid():
     out = getis_ord_gi_star(m, cell_size_m=100, study_area=area, crs=UTM)
     assert len(out) > 200  # a 2 km square of 100 m cells
     assert pd.Series(out["n_meters"]).sum() == 54
+
+
+def test_benjamini_hochberg_by_hand():
+    # Sorted p: 0.01, 0.03, 0.04, 0.5 with m = 4 -> 0.04, 0.06, 0.0533, 0.5; the running
+    # minimum from the largest gives 0.04, 0.0533, 0.0533, 0.5 (back in input order).
+    q = benjamini_hochberg([0.01, 0.04, 0.03, 0.5])
+    assert q == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.5])
+    with_nan = benjamini_hochberg([0.01, np.nan, 0.04])  # NaN is not a test: m = 2
+    assert with_nan[0] == pytest.approx(0.02) and np.isnan(with_nan[1])
+    assert with_nan[2] == pytest.approx(0.04)
+    assert (benjamini_hochberg([0.9, 0.95]) <= 1).all()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        benjamini_hochberg([0.5, 1.5])
+
+
+def test_gi_fdr_correction_calls_fewer_cells_and_counts_the_tests():
+    raw = getis_ord_gi_star(_grid_meters(), cell_size_m=100, crs=UTM)
+    fdr = getis_ord_gi_star(_grid_meters(), cell_size_m=100, crs=UTM, correction="fdr_bh")
+    assert (raw["gi_q"] >= raw["gi_p"] - 1e-12).all()
+    assert ((fdr["spot"] != "ns") <= (raw["spot"] != "ns")).all()
+    assert (fdr["spot"] != "ns").equals(fdr["gi_q"] < 0.05)
+    assert fdr.attrs["correction"] == "fdr_bh" and raw.attrs["correction"] is None
+    n = int(np.isfinite(raw["gi_p"]).sum())
+    assert raw.attrs["n_tests"] == n
+    assert raw.attrs["expected_by_chance"] == pytest.approx(0.05 * n)
+    with pytest.raises(ValueError, match="correction"):
+        getis_ord_gi_star(_grid_meters(), cell_size_m=100, crs=UTM, correction="bonferroni")
