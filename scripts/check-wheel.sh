@@ -56,7 +56,7 @@ step "installing the wheel into a fresh venv ($PYTHON)"
   || { tail -30 "$tmp/pip.log" >&2; fail "pip install $(basename "$wheel")"; }
 bin="$tmp/venv/bin"
 cd "$tmp"
-unset PYTHONPATH WEBMAP_ASSETS_DIR GEOENERGY_DB VIRTUAL_ENV
+unset PYTHONPATH WEBMAP_ASSETS_DIR GEOENERGY_DB GEOENERGY_DASK_SCHEDULER VIRTUAL_ENV
 export PATH="$bin:$PATH"
 
 # Everything is imported from the venv and the assets come from inside the package.
