@@ -88,6 +88,20 @@ def test_server_errors_get_the_error_page_and_the_security_headers(web_app):
     assert r.headers["cache-control"] == "no-store"
 
 
+def test_a_validation_error_is_the_400_page_not_json(web_app):
+    """FastAPI answers a badly typed parameter with a JSON 422; here it is the error page."""
+    from fastapi.testclient import TestClient
+
+    def typed(n: int):
+        return {"n": n}
+
+    web_app.add_api_route("/typed", typed)
+    with TestClient(web_app) as client:
+        r = client.get("/typed?n=abc")
+    assert r.status_code == 400 and "Bad request" in r.text and "unusable fields: n" in r.text
+    assert "content-security-policy" in r.headers
+
+
 @pytest.mark.parametrize("path", ["/no/such/page", "/queue.csv/x"])
 def test_404_is_the_same_page_with_the_headers(ro_client_for, path):
     r = ro_client_for("admin").get(path)
