@@ -75,4 +75,24 @@ def workspace_from_files(
             fw.reports["weather"] = ingest_weather(ws, weather)
         if labels is not None:
             fw.reports["labels"] = ingest_labels(ws, labels)
-        yield fw
+        with _local_dask():
+            yield fw
+
+
+@contextlib.contextmanager
+def _local_dask():
+    """Compute dask collections on the local threads unless dask.distributed is in use.
+
+    Without a scheduler set, every ``compute`` imports ``dask.distributed`` (about
+    a second) only to look for a client; none can exist if it was never imported.
+    """
+    import sys
+
+    if "distributed" in sys.modules:
+        yield
+        return
+    import dask
+    import dask.threaded
+
+    with dask.config.set(scheduler=dask.threaded.get):
+        yield

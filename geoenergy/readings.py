@@ -210,6 +210,31 @@ class ReadingsStore:
         tables = [pq.read_table(p, filters=filters or None, schema=SCHEMA) for p in paths]
         return pa.concat_tables(tables)
 
+    def read_bucket_arrays(self, bucket: int):
+        """Every committed row of one bucket as NumPy arrays, meter ids decoded once.
+
+        Returns
+        -------
+        tuple or None
+            ``(ids, meter_of_row, ts, kwh)``: the distinct meter ids (object
+            array), for each row the index of its meter in ``ids``, the
+            timestamps [ns since 1970-01-01 UTC, int64] and the energy
+            [kWh]; None for an empty bucket.
+        """
+        paths = self.files([bucket]).get(bucket, [])
+        if not paths:
+            return None
+        parts = [pq.read_table(p, read_dictionary=["meter_id"]) for p in paths]
+        table = pa.concat_tables(parts).unify_dictionaries()
+        meter = table.column("meter_id").combine_chunks()
+        ts = table.column("timestamp").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+        return (
+            meter.dictionary.to_numpy(zero_copy_only=False).astype(object),
+            meter.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            ts.to_numpy(),
+            table.column("kwh").to_numpy(),
+        )
+
 
 def token_committed(store) -> Callable[[str], bool]:
     """``f(token)``: is the readings ingestion with this commit token committed in the store?
@@ -442,23 +467,25 @@ def _as_utc(t, tz) -> pd.Timestamp:
 def _load_block(rs, bucket, meter_ids, intervals_s, edge_ns, duration_s, window):
     """One dask block: the (meters x steps) energy of one bucket [kWh]."""
     n_m, n_t = len(meter_ids), len(edge_ns) - 1
-    df = rs.read_bucket(bucket, meter_ids=meter_ids, start=window[0], end=window[1])
     out = np.full((n_m, n_t), np.nan)
-    if df.empty:
+    arrays = rs.read_bucket_arrays(bucket)
+    if arrays is None:
         return out
+    ids, meter_of_row, ts, kwh = arrays
+    # Meters are matched once per distinct id, not once per row.
     order = np.argsort(meter_ids)
     sorted_ids = meter_ids[order]
-    pos = np.searchsorted(sorted_ids, df["meter_id"].to_numpy())
-    row = order[pos]
-    ts = (
-        (df["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]"))
-        .to_numpy()
-        .view(np.int64)
-    )
-    col = np.searchsorted(edge_ns, ts, side="right") - 1
-    ok = (col >= 0) & (col < n_t)
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    block_row = np.where(sorted_ids[pos] == ids, order[pos], -1)
+    row = block_row[meter_of_row]
+    steps = np.diff(edge_ns)
+    if n_t and (steps == steps[0]).all():
+        col = np.floor_divide(ts - edge_ns[0], steps[0])
+    else:  # local days: 23 or 25 h long at a daylight-saving change
+        col = np.searchsorted(edge_ns, ts, side="right") - 1
+    ok = (row >= 0) & (col >= 0) & (col < n_t)
     flat = row[ok] * n_t + col[ok]
-    sums = np.bincount(flat, weights=df["kwh"].to_numpy()[ok], minlength=n_m * n_t)
+    sums = np.bincount(flat, weights=kwh[ok], minlength=n_m * n_t)
     counts = np.bincount(flat, minlength=n_m * n_t)
     expected = np.rint(duration_s[None, :] / intervals_s[:, None]).ravel()
     complete = counts == expected

@@ -4,12 +4,12 @@ This room holds the arithmetic of a readings ingestion once the rows are
 valid one by one: duplicates and conflicts inside the file and against the
 store, each meter's interval, the grid check, and the meters' statistics.
 
-Every (meter, timestamp) pair becomes one ``int64`` key: meters and
-timestamps of the bucket are numbered densely in sorted order
-(``key = meter_rank * n_timestamps + timestamp_rank``), so sorting, grouping
-and matching against the store are NumPy sorts, differences and binary
-searches instead of hash joins of strings. Rows arrive in file order and
-readings files are usually sorted by meter and time, so the stable sorts
+Every (meter, timestamp) pair becomes one ``int64`` key: the meters of the
+bucket are ranked densely and the rank is put in the high bits above the
+time since the bucket's first reading (see :class:`_Keys`), so sorting,
+grouping and matching against the store are NumPy sorts, differences and
+binary searches instead of hash joins of strings. Rows arrive in file order
+and readings files are usually sorted by meter and time, so the stable sorts
 mostly find runs already in order.
 
 The rules are those of :mod:`geoenergy.ingest.readings`: an identical row is
@@ -97,14 +97,10 @@ def merge_rows(new: NewRows, stored: NewRows | None, meter_ids: np.ndarray, tz) 
     old_code = stored.code if stored is not None else np.zeros(0, np.int64)
     old_ts = stored.ts if stored is not None else np.zeros(0, np.int64)
     old_kwh = stored.kwh if stored is not None else np.zeros(0, np.float64)
-    m_rank, m_uni = pd.factorize(np.concatenate([new.code, old_code]), sort=True)
-    t_rank, t_uni = pd.factorize(np.concatenate([new.ts, old_ts]), sort=True)
-    n_t = max(len(t_uni), 1)
-    key = m_rank.astype(np.int64) * n_t + t_rank
-    k_new, k_old = key[:n_new], key[n_new:]
-    ids = np.asarray(meter_ids, dtype=object)[np.asarray(m_uni, dtype=np.int64)]
-    t_uni = np.asarray(t_uni, dtype=np.int64)
-    ctx = _Context(ids, t_uni, n_t, tz)
+    ctx = _Keys(
+        np.concatenate([new.code, old_code]), np.concatenate([new.ts, old_ts]), meter_ids, tz
+    )
+    k_new, k_old = ctx.key[:n_new], ctx.key[n_new:]
     rejected: list[pd.DataFrame] = []
 
     # 1. duplicates within the file: equal keys are adjacent once sorted (by row within).
@@ -170,8 +166,8 @@ def merge_rows(new: NewRows, stored: NewRows | None, meter_ids: np.ndarray, tz) 
 
     # 3. interval per meter over stored + new
     comb = np.sort(np.concatenate([k_old, k]), kind="stable")
-    interval = _modal_spacing(comb, t_uni, n_t, len(m_uni))
-    iv = interval[k // n_t]
+    interval = _modal_spacing(ctx, comb)
+    iv = interval[ctx.meter_rank(k)]
     allowed = np.isnan(iv) | np.isin(iv, _ALLOWED_S)
     if (~allowed).any():
         sel = ~allowed
@@ -190,10 +186,9 @@ def merge_rows(new: NewRows, stored: NewRows | None, meter_ids: np.ndarray, tz) 
                 ],
             )
         )
-    sec, sub_s = ctx.local_clock()
-    tr = k % n_t
+    sec, sub_s = ctx.local_clock(k)
     ivv = np.where(np.isnan(iv), 1, iv).astype(np.int64)
-    off_grid = allowed & ~np.isnan(iv) & (((sec[tr] % np.maximum(ivv, 1)) != 0) | sub_s[tr])
+    off_grid = allowed & ~np.isnan(iv) & (((sec % np.maximum(ivv, 1)) != 0) | sub_s)
     if off_grid.any():
         sel = off_grid
         rejected.append(
@@ -220,36 +215,72 @@ def merge_rows(new: NewRows, stored: NewRows | None, meter_ids: np.ndarray, tz) 
         full, full_interval = comb, interval
     else:
         full = np.sort(np.concatenate([k_old, k]), kind="stable")
-        full_interval = _modal_spacing(full, t_uni, n_t, len(m_uni))
+        full_interval = _modal_spacing(ctx, full)
     stats = _stats(ctx, full, full_interval)
-    accepted = NewRows(
-        code=np.asarray(m_uni, dtype=np.int64)[k // n_t], ts=t_uni[k % n_t], kwh=kwh, row=row
-    )
+    accepted = NewRows(code=ctx.m_uni[ctx.meter_rank(k)], ts=ctx.ts(k), kwh=kwh, row=row)
     rej = pd.concat(rejected, ignore_index=True) if rejected else None
     return Merged(accepted, rej, n_dup, stats)
 
 
-class _Context:
-    """Turns keys back into meter ids and times, for messages and statistics."""
+class _Keys:
+    """The (meter, timestamp) pairs of one bucket as sortable ``int64`` keys.
 
-    def __init__(self, ids, t_uni, n_t, tz):
-        self.ids, self.t_uni, self.n_t, self.tz = ids, t_uni, n_t, tz
+    Meters are ranked densely in the order of their numbers (the sorted
+    registry, so in id order). When the bucket's time span fits beside the
+    meter rank in 62 bits, the key is ``rank << bits | (ts - t0) / unit``
+    (``unit`` 1 s when every time is whole seconds, else 1 ns): no hashing of
+    the times at all. Otherwise the distinct times are ranked as well.
+    """
+
+    def __init__(self, codes: np.ndarray, ts: np.ndarray, meter_ids, tz):
+        self.tz = tz
+        codes = np.asarray(codes, dtype=np.int64)
+        if len(codes) and codes.max() - codes.min() <= 4 * len(codes) + 1_000_000:
+            lo = codes.min()
+            present = np.zeros(codes.max() - lo + 1, dtype=bool)
+            present[codes - lo] = True
+            self.m_uni = np.flatnonzero(present) + lo
+            m_rank = (np.cumsum(present) - 1)[codes - lo]
+        else:
+            m_rank, m_uni = pd.factorize(codes, sort=True)
+            self.m_uni = np.asarray(m_uni, dtype=np.int64)
+        self.ids = np.asarray(meter_ids, dtype=object)[self.m_uni]
+        m_rank = m_rank.astype(np.int64)
+        self.t0 = int(ts.min()) if len(ts) else 0
+        delta = ts - self.t0
+        self.unit = 1_000_000_000 if not (delta % 1_000_000_000).any() else 1
+        if self.unit > 1:
+            delta = delta // self.unit
+        self.bits = int(delta.max()).bit_length() if len(delta) else 0
+        if self.bits + len(self.m_uni).bit_length() <= 62:
+            self.t_uni = None
+            self.key = (m_rank << self.bits) | delta
+        else:
+            t_rank, t_uni = pd.factorize(ts, sort=True)
+            self.t_uni = np.asarray(t_uni, dtype=np.int64)
+            self.n_t = len(t_uni)
+            self.key = m_rank * self.n_t + t_rank
+
+    def meter_rank(self, k):
+        return k >> self.bits if self.t_uni is None else k // self.n_t
 
     def meter(self, k):
-        return self.ids[k // self.n_t]
+        return self.ids[self.meter_rank(k)]
 
     def ts(self, k):
+        """UTC times of keys [ns since 1970-01-01]."""
+        if self.t_uni is None:
+            return (k & ((1 << self.bits) - 1)) * self.unit + self.t0
         return self.t_uni[k % self.n_t]
 
     def local(self, t) -> str:
         return pd.Timestamp(int(t), tz="UTC").tz_convert(self.tz).isoformat()
 
-    def local_clock(self):
-        """Seconds since local midnight [s], and whether a sub-second part exists,
-        of each distinct timestamp."""
-        local = utc_index(self.t_uni).tz_convert(self.tz).tz_localize(None).asi8
-        sec = (local // 1_000_000_000) % 86400
-        return sec, (local % 1_000_000_000) != 0
+    def local_clock(self, k):
+        """Seconds since local midnight [s] of each key, and whether its time has a
+        sub-second part."""
+        local = local_ns(self.ts(k), self.tz)
+        return (local // 1_000_000_000) % 86400, (local % 1_000_000_000) != 0
 
     def rejects(self, k, kwh, row, column, problem, reasons) -> pd.DataFrame:
         """Rejected-row records of these rows, as the file gave them (UTC times)."""
@@ -265,7 +296,7 @@ class _Context:
         return rejects_frame(frame, np.ones(n, dtype=bool), [column] * n, [problem] * n, reasons)
 
 
-def _conflicts(ctx, k, kwh, row, conflict, group, size) -> pd.DataFrame:
+def _conflicts(ctx: _Keys, k, kwh, row, conflict, group, size) -> pd.DataFrame:
     """Records of rows whose (meter, timestamp) the file gives different kWh."""
     idx = np.flatnonzero(conflict)
     listing: dict[int, list[str]] = {}
@@ -280,22 +311,42 @@ def _conflicts(ctx, k, kwh, row, conflict, group, size) -> pd.DataFrame:
     return ctx.rejects(k[idx], kwh[idx], row[idx], "kwh", "conflicting_duplicate", reasons)
 
 
-def _modal_spacing(keys: np.ndarray, t_uni: np.ndarray, n_t: int, n_meters: int) -> np.ndarray:
+def _modal_spacing(ctx: _Keys, keys: np.ndarray) -> np.ndarray:
     """Most common spacing of each meter's readings [s] (ties go to the shorter).
 
     ``keys`` are sorted; the result has one value per meter rank, NaN for a
-    meter with fewer than two readings.
+    meter with fewer than two readings. A meter whose most common spacing is
+    one of the accepted intervals by a margin no other spacing can close is
+    settled by four counts; only the others are counted value by value.
     """
+    n_meters = len(ctx.m_uni)
     out = np.full(max(n_meters, 1), np.nan)
     if len(keys) < 2:
         return out
-    m = keys // n_t
-    t = t_uni[keys % n_t]
+    m = ctx.meter_rank(keys)
     same = m[1:] == m[:-1]
     if not same.any():
         return out
+    t = ctx.ts(keys)
     d = (t[1:] - t[:-1])[same]
     dm = m[1:][same]
+    total = np.bincount(dm, minlength=n_meters)
+    allowed_ns = (_ALLOWED_S * 1e9).astype(np.int64)
+    counts = np.stack([np.bincount(dm[d == a], minlength=n_meters) for a in allowed_ns])
+    best = counts.max(axis=0)
+    others = total - counts.sum(axis=0)
+    sure = best > others  # no other spacing can be as common
+    out[sure] = _ALLOWED_S[counts.argmax(axis=0)[sure]]  # first maximum: the shorter
+    rest = (total > 0) & ~sure
+    if rest.any():
+        sel = rest[dm]
+        out[rest] = _mode_by_meter(dm[sel], d[sel], n_meters)[rest]
+    return out
+
+
+def _mode_by_meter(dm: np.ndarray, d: np.ndarray, n_meters: int) -> np.ndarray:
+    """Most common ``d`` [ns] of each meter rank ``dm``, in seconds (ties: the smaller)."""
+    out = np.full(n_meters, np.nan)
     d_rank, d_uni = pd.factorize(d, sort=True)
     n_d = len(d_uni)
     if n_meters * n_d <= _DENSE_COUNTS_MAX:
@@ -310,10 +361,36 @@ def _modal_spacing(keys: np.ndarray, t_uni: np.ndarray, n_t: int, n_meters: int)
     return out
 
 
+def local_ns(ts: np.ndarray, tz) -> np.ndarray:
+    """Local wall-clock times in ``tz`` of UTC times, both [ns since 1970-01-01].
+
+    The zone's offset is looked up on a 15-minute grid over the span of
+    ``ts`` (a few thousand conversions instead of one per row); rows in a
+    grid cell where the offset changes are converted one by one.
+    """
+    ts = np.asarray(ts, dtype=np.int64)
+    if not len(ts):
+        return ts.copy()
+    step = 900 * 1_000_000_000
+    g0 = int(ts.min()) // step * step
+    n_cells = (int(ts.max()) - g0) // step + 1
+    if n_cells > 2_000_000:
+        return utc_index(ts).tz_convert(tz).tz_localize(None).asi8
+    edges = g0 + step * np.arange(n_cells + 1, dtype=np.int64)
+    offsets = utc_index(edges).tz_convert(tz).tz_localize(None).asi8 - edges
+    cell = (ts - g0) // step
+    local = ts + offsets[cell]
+    changing = offsets[1:] != offsets[:-1]
+    if changing.any():
+        exact = changing[cell]
+        local[exact] = utc_index(ts[exact]).tz_convert(tz).tz_localize(None).asi8
+    return local
+
+
 def _stats(ctx, keys: np.ndarray, interval: np.ndarray) -> pd.DataFrame:
     if not len(keys):
         return pd.DataFrame(columns=["meter_id", "first", "last", "n", "interval_s"])
-    m = keys // ctx.n_t
+    m = ctx.meter_rank(keys)
     starts = np.flatnonzero(np.r_[True, m[1:] != m[:-1]])
     ends = np.append(starts[1:], len(keys)) - 1
     return pd.DataFrame(

@@ -150,7 +150,7 @@ def ingest_readings(
             new_files = {}
             for b in staged.buckets():
                 new = staged.rows(b)
-                stored = _stored_rows(rs, b, known, np.unique(new.code))
+                stored = _stored_rows(rs, b, known, _present(new.code, len(known)))
                 merged = merge_rows(new, stored, known, ws.tz)
                 rejects.add(merged.rejected)
                 report.n_duplicates += merged.n_duplicates
@@ -377,6 +377,13 @@ class _Staged:
         )
 
 
+def _present(codes: np.ndarray, n: int) -> np.ndarray:
+    """The distinct values of ``codes`` (integers in ``[0, n)``), sorted."""
+    seen = np.zeros(n, dtype=bool)
+    seen[codes] = True
+    return np.flatnonzero(seen)
+
+
 def _stored_rows(rs, bucket: int, known: np.ndarray, codes: np.ndarray) -> NewRows | None:
     """The committed rows of ``bucket`` for the meters numbered ``codes`` in ``known``."""
     table = rs.read_bucket_table(bucket, meter_ids=known[codes])
@@ -454,17 +461,15 @@ def infer_intervals(df: pd.DataFrame) -> pd.Series:
     ``df`` holds ``meter_id`` and ``timestamp`` sorted by both. Meters with a
     single reading are absent from the result.
     """
-    from geoenergy.ingest.merge import _modal_spacing
+    from geoenergy.ingest.merge import _Keys, _modal_spacing
 
     if not len(df):
         return pd.Series(dtype="float64")
     codes, ids = pd.factorize(df["meter_id"].to_numpy(dtype=object), sort=True)
-    t_rank, t_uni = pd.factorize(_utc_ns(df["timestamp"]), sort=True)
-    n_t = len(t_uni)
-    keys = np.sort(codes.astype(np.int64) * n_t + t_rank)
-    interval = _modal_spacing(keys, np.asarray(t_uni, dtype=np.int64), n_t, len(ids))
+    keys = _Keys(codes, _utc_ns(df["timestamp"]), np.asarray(ids, dtype=object), "UTC")
+    interval = _modal_spacing(keys, np.sort(keys.key))
     has = ~np.isnan(interval)
-    return pd.Series(interval[has], index=pd.Index(np.asarray(ids)[has], name="meter_id"))
+    return pd.Series(interval[has], index=pd.Index(keys.ids[has], name="meter_id"))
 
 
 def _utc_ns(s: pd.Series) -> np.ndarray:

@@ -20,6 +20,8 @@ import geoenergy.ingest.readings as readings_mod
 import geoenergy.ingest.sources as sources_mod
 from geoenergy.ingest import ingest_readings, ingest_registry, open_table
 from geoenergy.ingest.checks import RowChecks, check_float, check_text, distinct, parse_timestamps
+from geoenergy.ingest.merge import local_ns
+from geoenergy.ingest.readings import infer_intervals
 from geoenergy.readings import ReadingsStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -162,3 +164,43 @@ def test_checking_distinct_values_equals_checking_rows(rows):
     assert combined.column.tolist() == direct.column.tolist()
     np.testing.assert_array_equal(ts, ts_direct.to_numpy(dtype="datetime64[ns]"))
     np.testing.assert_array_equal(kwh, kwh_direct)
+
+
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "Asia/Shanghai", "America/St_Johns", "UTC"])
+def test_local_times_match_pandas_across_daylight_saving(tz):
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2023-01-01", tz="UTC").value
+    ts = start + rng.integers(0, 400 * 86400, 5000) * 1_000_000_000
+    ts[:4] = pd.to_datetime(
+        [
+            "2023-03-26 00:59:59",
+            "2023-03-26 01:00:00",
+            "2023-10-29 00:59:59",
+            "2023-10-29 01:00:00",
+        ],
+        utc=True,
+    ).asi8
+    expected = pd.DatetimeIndex(ts.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
+    np.testing.assert_array_equal(local_ns(ts, tz), expected.tz_localize(None).asi8)
+
+
+def test_intervals_when_the_time_span_needs_ranked_times():
+    # Two centuries in nanoseconds do not fit beside the meter rank: times are ranked.
+    times = pd.to_datetime(
+        ["1990-01-01 00:00", "1990-01-01 01:00", "1990-01-01 02:00", "2190-01-01 00:00:00.5"],
+        utc=True,
+        format="ISO8601",
+    )
+    df = pd.DataFrame({"meter_id": ["A", "A", "A", "B"], "timestamp": times})
+    got = infer_intervals(df)
+    assert got.to_dict() == {"A": 3600.0}
+
+
+def test_mode_beyond_the_accepted_intervals_is_counted_exactly():
+    # 10-minute spacing most often, then 1 h: the 10 min wins and is reported.
+    base = pd.Timestamp("2023-11-15", tz="UTC")
+    offsets = [0, 10, 20, 30, 40, 100, 160]
+    df = pd.DataFrame(
+        {"meter_id": "A", "timestamp": [base + pd.Timedelta(minutes=m) for m in offsets]}
+    )
+    assert infer_intervals(df).to_dict() == {"A": 600.0}
