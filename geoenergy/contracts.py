@@ -22,8 +22,16 @@ CUSTOMER_CLASSES = (
 LABELS = ("mining", "not_mining")
 """Allowed inspection outcomes in a labels file."""
 
-INTERVALS_S = {900: "15 min", 1800: "30 min", 3600: "1 h", 86400: "1 day"}
-"""Meter reading intervals GeoEnergy accepts, [s] -> name."""
+INTERVALS_S = {
+    60: "1 min",
+    300: "5 min",
+    900: "15 min",
+    1800: "30 min",
+    3600: "1 h",
+    86400: "1 day",
+}
+"""Meter reading intervals GeoEnergy accepts, [s] -> name. 1 and 5 min are the
+intervals of live data-centre meters (``POST /api/v1/readings``)."""
 
 
 @dataclass(frozen=True)

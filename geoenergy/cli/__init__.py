@@ -19,6 +19,7 @@ library and prints:
 :mod:`.publish`     ``publish``
 :mod:`.web`         ``serve``
 :mod:`.users`       ``users add|list|deactivate|passwd``
+:mod:`.tokens`      ``tokens add|list|revoke`` (ingest API tokens)
 ==================  ==========================================================
 
 What they share (consoles, root options, opening the workspace) is in
@@ -35,7 +36,7 @@ from typing import Annotated
 
 import typer
 
-from geoenergy.cli import db, detect, heat, ingest, layers, publish, users, web, workspace
+from geoenergy.cli import db, detect, heat, ingest, layers, publish, tokens, users, web, workspace
 from geoenergy.cli._common import (
     connect_dask,
     console,
@@ -116,6 +117,7 @@ app.command("heat")(heat.heat)
 app.command()(publish.publish)
 app.command("serve")(web.serve)
 app.add_typer(users.users_app, name="users")
+app.add_typer(tokens.tokens_app, name="tokens")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -235,6 +235,8 @@ def pue_limit(
     annual_energy_tce,
     *,
     existing: float = PUE_LIMITS["beijing_existing"].value,
+    year: int | None = None,
+    existing_from_2026: float = PUE_LIMITS["beijing_existing_2026"].value,
     new_bands=(
         (10_000.0, PUE_LIMITS["beijing_new_below_10k_tce"].value),
         (20_000.0, PUE_LIMITS["beijing_new_10k_20k_tce"].value),
@@ -252,7 +254,12 @@ def pue_limit(
         Annual facility energy use in standard coal at the equivalent value
         [tce/yr]; only used for new sites (Beijing bands limits by size).
     existing : float
-        Limit of existing sites [-].
+        Limit of existing sites [-] (before 2026, or when ``year`` is None).
+    year : int, optional
+        Assessment year (calendar year of the PUE). From 2026 existing sites
+        are held to ``existing_from_2026``; None keeps ``existing``.
+    existing_from_2026 : float
+        Limit of existing sites from 2026 on [-] (``beijing_existing_2026``).
     new_bands : sequence of (float, float)
         ``(upper bound [tce/yr], limit)`` ascending; a site falls in the first
         band whose upper bound exceeds its use.
@@ -274,6 +281,8 @@ def pue_limit(
     values = np.array([b[1] for b in new_bands] + [new_above], dtype=float)
     idx = np.searchsorted(uppers, np.where(np.isfinite(e), e, 0.0), side="right")
     new_limit = values[idx]
+    if year is not None and int(year) >= 2026:
+        existing = existing_from_2026
     return np.where(st == "new", new_limit, float(existing)).astype(float)
 
 

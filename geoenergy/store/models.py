@@ -35,6 +35,8 @@ from layers.coords import COORD_SYSTEMS
 from layers.schemas import LAYER_SCHEMAS
 
 __all__ = [
+    "ALERT_RULES",
+    "ALERT_STATUSES",
     "COORD_SYSTEMS",
     "CUSTOMER_CLASSES",
     "INGEST_KINDS",
@@ -47,6 +49,7 @@ __all__ = [
     "REVIEW_OUTCOMES",
     "SRID",
     "USER_ROLES",
+    "ApiToken",
     "AuditLog",
     "Base",
     "DetectionRun",
@@ -59,6 +62,7 @@ __all__ = [
     "LayerFeature",
     "LoginAttempt",
     "Meter",
+    "MonitorAlert",
     "RejectedRow",
     "Review",
     "UTCDateTime",
@@ -80,7 +84,10 @@ LABEL_SOURCES = ("file", "review")
 REVIEW_ACTIONS = ("assign", "schedule", "outcome", "note")
 REVIEW_OUTCOMES = ("mining", "not_mining", "no_access")
 #: Roles of the review app's users, from most to least privileged for personal data.
-USER_ROLES = ("admin", "enforcement", "analyst", "planner", "official")
+USER_ROLES = ("admin", "enforcement", "analyst", "planner", "official", "monitor")
+#: Rules of the live data-centre alerts (:mod:`geoenergy.monitor.rules`).
+ALERT_RULES = ("pue_above_limit", "meter_silent", "it_load_step", "facility_below_it")
+ALERT_STATUSES = ("open", "closed")
 
 #: Deterministic constraint names, identical on SQLite and PostgreSQL, so
 #: later migrations (and SQLite batch mode) can refer to them by name.
@@ -619,3 +626,62 @@ def record_audit(
     )
     session.add(entry)
     return entry
+
+
+# -- live monitoring: ingest tokens and alerts ---------------------------------------
+class ApiToken(Base):
+    """A bearer token of the ingest API, allowed to write readings of some meters.
+
+    Only the SHA-256 of the token is stored: the token is a 256-bit random
+    secret printed once by ``geoenergy tokens add``, so a fast hash is as
+    safe as a slow one and keeps every request's lookup to one indexed query.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: Meter ids the token may write.
+    meters: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=sa.func.now()
+    )
+    created_by: Mapped[str] = mapped_column(sa.String, default="cli", server_default="cli")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"ApiToken(name={self.name!r}, meters={self.meters!r})"
+
+
+class MonitorAlert(Base):
+    """One live-monitoring alert of a data centre: opened, updated and closed by its rule.
+
+    ``key`` identifies what the alert is about within its rule (a meter id,
+    or the data centre for PUE rules), so that at most one alert per
+    ``(data_centre, rule, key)`` is open at a time. Acknowledging one is
+    audit-logged (:func:`geoenergy.monitor.alerts.acknowledge`).
+    """
+
+    __tablename__ = "monitor_alerts"
+    __table_args__ = (
+        _one_of("rule", ALERT_RULES),
+        _one_of("status", ALERT_STATUSES),
+        sa.Index(None, "status", "data_centre"),
+        sa.Index(None, "data_centre", "rule", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    data_centre: Mapped[str] = mapped_column(sa.String)
+    rule: Mapped[str] = mapped_column(sa.String(32))
+    key: Mapped[str] = mapped_column(sa.String)
+    status: Mapped[str] = mapped_column(sa.String(8), default="open", server_default="open")
+    message: Mapped[str] = mapped_column(sa.Text)
+    #: What the rule saw: values, times, thresholds (JSON).
+    evidence: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String)
+    ack_note: Mapped[str | None] = mapped_column(sa.Text)

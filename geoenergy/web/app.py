@@ -180,7 +180,7 @@ def create_app(
             "the review app needs fastapi, uvicorn, jinja2, python-multipart, argon2-cffi, "
             "itsdangerous and openpyxl (dependencies of geoenergy): `pip install -e .`."
         ) from None
-    from geoenergy.web import routes
+    from geoenergy.web import api, routes
     from geoenergy.web.security import SecurityHeaders, load_secret_key
 
     if store is None:
@@ -227,6 +227,7 @@ def create_app(
     )
     app.state.web = cfg
     app.include_router(routes.router)
+    app.include_router(api.router)
     routes.install_error_handlers(app)
     app.mount("/static/app", StaticFiles(directory=_HERE / "static"), name="static")
     if cfg.leaflet_dir is not None:

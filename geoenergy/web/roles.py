@@ -55,6 +55,14 @@ PERMISSIONS: dict[str, tuple[tuple[str, ...], str]] = {
         ("admin", "enforcement"),
         "open the published enforcement map (addresses)",
     ),
+    "monitor.view": (
+        ("admin", "monitor"),
+        "see the live data-centre monitoring page (PUE against its limit, alerts)",
+    ),
+    "monitor.ack": (
+        ("admin", "monitor"),
+        "acknowledge a monitoring alert with a note (audited)",
+    ),
 }
 
 
