@@ -327,6 +327,7 @@ def publish_workspace(
                 "network": load_layer(ws, "heating_network", store=store, required=False),
                 "demand_grid": heat.heat_density,
                 "connections": connections,
+                "networks": heat.networks,
                 "basemap": basemap,
                 "data_date": data_date or dt.date.today().isoformat(),
             },

@@ -73,7 +73,7 @@ def heating_networks(
         ... largest first): ``kinds`` (e.g. ``"primary+secondary"``),
         ``operator`` (the most common one), ``n_segments``, ``length_m`` [m],
         ``supply_temp_c`` (hottest segment) and ``return_temp_c`` (of that
-        segment) [degC]; geometry the merged lines in WGS84.
+        segment) [degC]; geometry the merged lines (a MultiLineString) in WGS84.
     segment_network : pandas.Series
         ``network_id`` per segment, indexed like ``network``.
     """
@@ -124,7 +124,9 @@ def heating_networks(
                 "return_temp_c": float(ret[hot]),
             }
         )
-        lines.append(shapely.line_merge(shapely.union_all(geoms[members])))
+        merged = shapely.line_merge(shapely.union_all(geoms[members]))
+        # Always MultiLineString, so a file layer of networks has one geometry type.
+        lines.append(shapely.multilinestrings(shapely.get_parts(merged)))
     out = gpd.GeoDataFrame(
         pd.DataFrame(
             rows,

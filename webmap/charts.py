@@ -169,3 +169,72 @@ def _day_panel(avg: np.ndarray, y0: int) -> str:
         f'<text x="{WIDTH}" y="{y0 + 9}" text-anchor="end" fill="#333">'
         f"max {escape(_fmt(vmax))}</text>" + "".join(bars) + axis
     )
+
+
+MONTH_LETTERS = "JFMAMJJASOND"
+"""Month initials on the monthly chart's axis."""
+BALANCE_H = 90
+"""Height of the monthly balance panel [px]."""
+
+
+def monthly_balance_svg(demand_mwh, supply_mwh, used_mwh) -> str:
+    """An inline SVG of a heating network's monthly demand against waste-heat supply.
+
+    Per month, a grey bar for the network's heat demand, a red outline bar
+    for the heat its connected data centres could deliver and a solid red bar
+    for the heat actually used; where the outline rises above the grey bar,
+    waste heat has no demand to take it. Built from numbers only.
+
+    Parameters
+    ----------
+    demand_mwh, supply_mwh, used_mwh : sequence of 12 float
+        Heat per month, January to December [MWh].
+
+    Returns
+    -------
+    str
+        ``<svg>...</svg>``.
+    """
+    rows = []
+    for label, v in (
+        ("demand_mwh", demand_mwh),
+        ("supply_mwh", supply_mwh),
+        ("used_mwh", used_mwh),
+    ):
+        a = np.nan_to_num(np.asarray(v, dtype=float).ravel(), nan=0.0)
+        if a.size != 12:
+            raise ValueError(f"{label} must hold 12 monthly values [MWh], got {a.size}.")
+        if (a < 0).any():
+            raise ValueError(f"{label} must be >= 0 [MWh].")
+        rows.append(a)
+    demand, supply, used = rows
+    top = max(float(demand.max()), float(supply.max()), 1e-9)
+    plot_h = BALANCE_H - 26
+    slot = WIDTH / 12
+    parts = []
+    for m in range(12):
+        x = m * slot
+        for val, style, pad in (
+            (demand[m], 'fill="#bbb"', 2),
+            (used[m], 'fill="#c0392b"', 6),
+            (supply[m], 'fill="none" stroke="#c0392b" stroke-width="1"', 4),
+        ):
+            h = round(plot_h * val / top, 1)
+            parts.append(
+                f'<rect x="{x + pad:.1f}" y="{14 + plot_h - h:.1f}" width="{slot - 2 * pad:.1f}" '
+                f'height="{h}" {style}/>'
+            )
+        parts.append(
+            f'<text x="{x + slot / 2:.1f}" y="{BALANCE_H - 2}" text-anchor="middle" '
+            f'fill="#555" font-size="9">{MONTH_LETTERS[m]}</text>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="wm-chart" width="{WIDTH}" '
+        f'height="{BALANCE_H}" viewBox="0 0 {WIDTH} {BALANCE_H}" font-family="sans-serif" '
+        f'font-size="10"><title>Monthly heat demand and waste heat</title>'
+        f'<text x="0" y="9" fill="#333">Monthly [MWh]: demand (grey), waste heat '
+        f"(outline), used (red)</text>"
+        f'<text x="{WIDTH}" y="9" text-anchor="end" fill="#333">max {escape(_fmt(top))}</text>'
+        + "".join(parts)
+        + "</svg>"
+    )

@@ -3,10 +3,14 @@
 Data centres are circles sized by recoverable heat and coloured by source
 temperature, on the same temperature scale as the network's supply
 temperature, so a planner sees at a glance which heat needs a heat pump to
-reach which pipe. Heat-demand density is a raster overlay, candidate
-connections carry their distance, cost and heat, and distance rings around
-the data centres can be switched on. Layer control, legend, scale bar,
-fullscreen and a measuring tool are on the map.
+reach which pipe. Each site's popup sets the heat it could give (available)
+beside the heat the network can actually use, hour by hour. Each heating
+network (from the analysis) opens a popup with its demand, used heat,
+coverage and cost, and a small monthly chart of demand against waste heat
+(inline SVG, :func:`webmap.charts.monthly_balance_svg`). Heat-demand density
+is a raster overlay, candidate connections carry their distance, cost and
+heat, and distance rings around the data centres can be switched on. Layer
+control, legend, scale bar, fullscreen and a measuring tool are on the map.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
+from folium.map import Layer
 from folium.plugins import Fullscreen, MeasureControl
 from folium.raster_layers import ImageOverlay
+from folium.template import Template
 
 from webmap.basemap import Basemap
+from webmap.charts import monthly_balance_svg
 from webmap.colors import Gradient
 from webmap.features import FeatureLayer
 from webmap.frame import LegendSection, WebMap, check_wgs84, finish, new_map, total_bounds
-from webmap.markup import format_value
+from webmap.markup import format_value, script_json
 from webmap.raster import grid_to_lonlat, grid_to_rgba
 
 DATA_CENTRE_COLUMNS = (
@@ -49,6 +56,17 @@ CONNECTION_COLUMNS = (
     "usable_heat_mwh_th",
 )
 """Columns of ``connections``."""
+
+NETWORKS_COLUMNS = (
+    "demand_mwh_per_yr",
+    "used_heat_mwh_th_per_yr",
+    "demand_covered_share",
+    "investment_cny",
+    "lcoh_cny_per_mwh",
+    *(f"{k}_mwh_m{m:02d}" for k in ("demand", "supply", "used") for m in range(1, 13)),
+)
+"""Columns of ``networks`` (``geoenergy.heat.HeatResult.networks``): annual demand,
+used heat, coverage, investment and LCOH, and monthly demand, supply and used heat."""
 
 NETWORK_WEIGHT = {"primary": 5.0, "secondary": 2.5}
 """Line width [px] by network kind."""
@@ -75,7 +93,12 @@ def _check_frame(gdf, label, columns, geom_kinds) -> None:
         raise ValueError(f"{label} has rows without geometry; drop them first.")
 
 
-def _check_wasteheat_map(data_centres, network, demand_grid, connections, rings_km, temp_range):
+def _check_wasteheat_map(
+    data_centres, network, demand_grid, connections, rings_km, temp_range, networks=None
+):
+    _check_frame(
+        networks, "networks", NETWORKS_COLUMNS, ("LineString", "MultiLineString", "Polygon")
+    )
     _check_frame(
         data_centres, "data_centres", DATA_CENTRE_COLUMNS, ("Point", "Polygon", "MultiPolygon")
     )
@@ -110,6 +133,7 @@ def wasteheat_map(
     basemap: Basemap | None = None,
     temp_range: tuple[float, float] = TEMP_RANGE,
     demand_max: float | None = None,
+    networks: gpd.GeoDataFrame | None = None,
 ) -> WebMap:
     """The heating planners' map.
 
@@ -119,8 +143,10 @@ def wasteheat_map(
         Points (or building polygons) in EPSG:4326 with ``name``, ``operator``,
         ``recoverable_heat_mw_th`` (recoverable heat [MW_th]),
         ``source_temp_c`` (temperature of the waste heat [degC]),
-        ``usable_heat_mwh_th`` (heat usable by the network per year
-        [MWh_th]) and ``lcoh_cny_per_mwh`` (levelised cost of heat [CNY/MWh]).
+        ``usable_heat_mwh_th`` (heat the network uses per year, hour by
+        hour within its demand [MWh_th]) and ``lcoh_cny_per_mwh`` (levelised
+        cost of heat [CNY/MWh]); with ``available_heat_mwh_th_per_yr`` the
+        popup also shows the heat the site could give [MWh_th/yr].
     network : GeoDataFrame, optional
         Lines with ``kind`` (primary | secondary), ``supply_temp_c`` and
         ``return_temp_c`` [degC], ``operator``.
@@ -141,12 +167,18 @@ def wasteheat_map(
     demand_max : float, optional
         Top of the demand colour scale [MWh/ha/yr]; default the 98th
         percentile of the positive cells.
+    networks : GeoDataFrame, optional
+        One row per heating network (``HeatResult.networks``, WGS84) with
+        :data:`NETWORKS_COLUMNS`; a layer of clickable networks whose popup
+        holds their balance and a monthly demand-vs-waste-heat chart.
 
     Returns
     -------
     WebMap
     """
-    _check_wasteheat_map(data_centres, network, demand_grid, connections, rings_km, temp_range)
+    _check_wasteheat_map(
+        data_centres, network, demand_grid, connections, rings_km, temp_range, networks
+    )
     m = new_map(
         kind="wasteheat",
         title=title,
@@ -177,6 +209,17 @@ def wasteheat_map(
                     ("#555", "primary", f"line:{NETWORK_WEIGHT['primary']}"),
                     ("#555", "secondary", f"line:{NETWORK_WEIGHT['secondary']}"),
                 ],
+                layer=layer,
+            )
+        )
+    if networks is not None and len(networks):
+        layer = NetworkBalance(networks)
+        m.add_child(layer)
+        legend.append(
+            LegendSection(
+                "Heating networks: demand and waste heat",
+                items=[("#7d3c98", "click a network for its balance", "line:8")],
+                note="Used heat never exceeds the network's hourly demand.",
                 layer=layer,
             )
         )
@@ -222,7 +265,7 @@ def wasteheat_map(
         secondary_length_unit="kilometers",
         primary_area_unit="hectares",
     ).add_to(m)
-    m.summary = _summary(dc, network, connections)
+    m.summary = _summary(dc, network, connections, networks)
     return finish(m, bounds=total_bounds(bounds_frames), legend=legend)
 
 
@@ -260,6 +303,11 @@ def _data_centre_layer(dc: gpd.GeoDataFrame, temp: Gradient) -> FeatureLayer:
     styles = [
         {"color": "#222", "weight": 1.5, "fillColor": c, "fillOpacity": 0.85} for c in palette
     ]
+    avail = (
+        pd.to_numeric(dc["available_heat_mwh_th_per_yr"], errors="coerce").to_numpy()
+        if "available_heat_mwh_th_per_yr" in dc.columns
+        else np.full(len(dc), np.nan)
+    )
     return FeatureLayer(
         dc.geometry,
         styles=styles,
@@ -270,7 +318,8 @@ def _data_centre_layer(dc: gpd.GeoDataFrame, temp: Gradient) -> FeatureLayer:
             "Operator",
             "Recoverable heat",
             "Source temperature",
-            "Usable heat",
+            "Available heat",
+            "Used heat",
             "Cost of heat (LCOH)",
         ],
         values=[
@@ -278,10 +327,14 @@ def _data_centre_layer(dc: gpd.GeoDataFrame, temp: Gradient) -> FeatureLayer:
                 r.operator,
                 format_value(r.recoverable_heat_mw_th, 1, "MW_th"),
                 format_value(r.source_temp_c, 0, "°C"),
-                format_value(r.usable_heat_mwh_th, 0, "MWh_th/yr"),
+                format_value(a, 0, "MWh_th/yr"),
+                format_value(r.usable_heat_mwh_th, 0, "MWh_th/yr")
+                + (f" ({r.usable_heat_mwh_th / a:.0%} of available)" if a and a > 0 else ""),
                 format_value(r.lcoh_cny_per_mwh, 0, "CNY/MWh"),
             ]
-            for r in dc[list(DATA_CENTRE_COLUMNS)].itertuples(index=False)
+            for r, a in zip(
+                dc[list(DATA_CENTRE_COLUMNS)].itertuples(index=False), avail, strict=True
+            )
         ],
         tooltip_fields=[1],
         name="Data centres: recoverable heat",
@@ -327,7 +380,7 @@ def _connection_layer(con: gpd.GeoDataFrame) -> FeatureLayer:
             "Route length",
             "Investment",
             "Cost of heat (LCOH)",
-            "Usable heat",
+            "Used heat",
         ],
         values=[
             [
@@ -361,16 +414,19 @@ def _ring_layer(dc: gpd.GeoDataFrame, rings_km) -> FeatureLayer:
     )
 
 
-def _summary(dc, network, connections) -> dict:
+def _summary(dc, network, connections, networks=None) -> dict:
     out = {
         "Data centres": format_value(len(dc)),
         "Recoverable heat": format_value(
             pd.to_numeric(dc["recoverable_heat_mw_th"], errors="coerce").sum(), 1, "MW_th"
         ),
-        "Usable heat": format_value(
+        "Used heat": format_value(
             pd.to_numeric(dc["usable_heat_mwh_th"], errors="coerce").sum() / 1000, 1, "GWh_th/yr"
         ),
     }
+    if networks is not None and len(networks):
+        demand = pd.to_numeric(networks["demand_mwh_per_yr"], errors="coerce").sum()
+        out["Network demand in reach"] = format_value(demand / 1000, 1, "GWh/yr")
     if network is not None and len(network):
         utm = network.estimate_utm_crs()
         out["Heating network length"] = format_value(
@@ -382,3 +438,97 @@ def _summary(dc, network, connections) -> dict:
             pd.to_numeric(connections["lcoh_cny_per_mwh"], errors="coerce").min(), 0, "CNY/MWh"
         )
     return out
+
+
+class NetworkBalance(Layer):
+    """Heating networks as wide lines whose popup shows their heat balance and a monthly chart.
+
+    The popup is DOM built with ``textContent`` (no data text is parsed as
+    HTML); the chart is SVG built in Python from numbers only
+    (:func:`webmap.charts.monthly_balance_svg`).
+
+    Parameters
+    ----------
+    networks : GeoDataFrame
+        WGS84 lines, one row per network, with :data:`NETWORKS_COLUMNS`; the
+        index (``network_id``) is the popup title.
+    name, show
+        Layer control name; whether shown on opening.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var d = {{ this.data_json }};
+            var el = webmap.el;
+            return L.geoJSON(d.geo, {
+                style: function () {
+                    return {color: "#7d3c98", weight: 8, opacity: 0.25};
+                },
+                onEachFeature: function (f, layer) {
+                    var i = f.properties.i;
+                    layer.bindPopup(function () {
+                        var root = webmap.table(d.title[i], d.fields, d.values[i],
+                            d.fields.map(function (x, k) { return k; }), "\u2013");
+                        // Built in Python (webmap.charts) from numbers only: no data text.
+                        var chart = el("div", "wm-chart");
+                        chart.innerHTML = d.svg[i];
+                        root.appendChild(chart);
+                        return root;
+                    }, {maxWidth: 360});
+                }
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    FIELDS = (
+        "Heat demand in reach",
+        "Waste heat used",
+        "Demand covered",
+        "Investment",
+        "Cost of used heat (LCOH)",
+    )
+
+    def __init__(self, networks, *, name="Heating networks: balance", show=True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "NetworkBalance"
+        nets = networks.reset_index()
+        title_col = nets.columns[0]
+        geo = {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": {"i": i}, "geometry": g.__geo_interface__}
+                for i, g in enumerate(nets.geometry)
+            ],
+        }
+        values = [
+            [
+                format_value(r["demand_mwh_per_yr"], 0, "MWh/yr"),
+                format_value(r["used_heat_mwh_th_per_yr"], 0, "MWh_th/yr"),
+                format_value(100 * r["demand_covered_share"], 0, "%"),
+                format_value(r["investment_cny"] / 1e6, 1, "million CNY"),
+                format_value(r["lcoh_cny_per_mwh"], 0, "CNY/MWh"),
+            ]
+            for _, r in nets.iterrows()
+        ]
+        svgs = [
+            monthly_balance_svg(
+                [r[f"demand_mwh_m{m:02d}"] for m in range(1, 13)],
+                [r[f"supply_mwh_m{m:02d}"] for m in range(1, 13)],
+                [r[f"used_mwh_m{m:02d}"] for m in range(1, 13)],
+            )
+            for _, r in nets.iterrows()
+        ]
+        self.n_features = len(nets)
+        self.data_json = script_json(
+            {
+                "geo": geo,
+                "title": [f"Heating network {v}" for v in nets[title_col].astype(str)],
+                "fields": list(self.FIELDS),
+                "values": values,
+                "svg": svgs,
+            }
+        )

@@ -137,7 +137,8 @@ def heat(
         "data centre",
         "network",
         "route [m]",
-        "usable [MWh_th/yr]",
+        "used [MWh_th/yr]",
+        "available [MWh_th/yr]",
         "LCOH [CNY/MWh]",
         "PUE / limit",
     ):
@@ -148,7 +149,8 @@ def heat(
             escape(str(r["name"])),
             escape(f"{r['network_kind']} {r['network_supply_temp_c']:.0f} degC"),
             f"{r['route_length_m']:,.0f}",
-            f"{r['usable_heat_mwh_th_per_yr']:,.0f}",
+            f"{r['used_heat_mwh_th_per_yr']:,.0f}",
+            f"{r['available_heat_mwh_th_per_yr']:,.0f}",
             f"{r['lcoh_cny_per_mwh']:,.0f}",
             f"{r['pue']:.2f} / {r['pue_limit']:.2f}",
         )

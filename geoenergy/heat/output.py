@@ -3,9 +3,12 @@
 :func:`write_result` is what ``geoenergy heat --out`` and the demo write,
 and what a notebook calls to hand a :class:`~geoenergy.heat.HeatResult` on
 to a GIS: one row per data centre with every quantity and its unit in the
-column name (GeoPackage layer ``data_centres``), the connection lines (layer
-``connections``), metered monthly PUE beside them and, if asked, the
-heat-density grid.
+column name (GeoPackage layer ``data_centres``: available, connected and
+used heat, the share of the network's demand covered, ...), the connection
+lines (layer ``connections``), one row per heating network (layer
+``networks``: demand, used heat, coverage, investment, LCOH and monthly
+figures), metered monthly PUE beside them and, if asked, the heat-density
+grid.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from pathlib import Path
 
 from geoenergy.errors import ConfigError
 
-__all__ = ["CONNECTIONS_LAYER", "SITES_LAYER", "SUFFIXES", "write_result"]
+__all__ = ["CONNECTIONS_LAYER", "NETWORKS_LAYER", "SITES_LAYER", "SUFFIXES", "write_result"]
 
 SITES_LAYER = "data_centres"
 """GeoPackage layer of the one-row-per-data-centre table."""
 CONNECTIONS_LAYER = "connections"
 """GeoPackage layer of the connection lines (site to network)."""
+NETWORKS_LAYER = "networks"
+"""GeoPackage layer of the heating networks and their balance."""
 SUFFIXES = (".gpkg", ".csv")
 """File name endings :func:`write_result` writes: GeoPackage or CSV."""
 
@@ -58,9 +63,10 @@ def write_result(res, out: Path, *, grid: Path | None = None) -> list[Path]:
     ----------
     res : HeatResult
     out : Path
-        ``.gpkg`` (layers ``data_centres`` and ``connections``) or ``.csv``
-        (geometry as WKT plus ``lon``/``lat`` [deg, WGS84]; connections in a
-        sibling ``<name>_connections.csv``). Metered monthly PUE, if any, goes
+        ``.gpkg`` (layers ``data_centres``, ``connections`` and ``networks``)
+        or ``.csv`` (geometry as WKT plus ``lon``/``lat`` [deg, WGS84];
+        connections and networks in sibling ``<name>_connections.csv`` and
+        ``<name>_networks.csv``). Metered monthly PUE, if any, goes
         to ``<name>_pue_monthly.csv``.
     grid : Path, optional
         NetCDF file for the heat-density grid [MWh/ha/yr]; needs a result
@@ -95,10 +101,17 @@ def write_result(res, out: Path, *, grid: Path | None = None) -> list[Path]:
     written = [out]
     sites = _for_file(res.sites)
     connections = _for_file(res.connections)
+    networks = (
+        _for_file(res.networks.reset_index())
+        if getattr(res, "networks", None) is not None
+        else None
+    )
     if suffix == ".gpkg":
         out.unlink(missing_ok=True)
         sites.to_file(out, layer=SITES_LAYER, driver="GPKG", engine="pyogrio")
         connections.to_file(out, layer=CONNECTIONS_LAYER, driver="GPKG", engine="pyogrio")
+        if networks is not None:
+            networks.to_file(out, layer=NETWORKS_LAYER, driver="GPKG", engine="pyogrio")
     else:
         cent = res.sites.geometry.representative_point()
         table = pd.DataFrame(sites.drop(columns=sites.geometry.name))
@@ -110,6 +123,12 @@ def write_result(res, out: Path, *, grid: Path | None = None) -> list[Path]:
         lines["geometry_wkt"] = res.connections.geometry.to_wkt().to_numpy()
         lines.to_csv(side, index=False)
         written.append(side)
+        if networks is not None:
+            nside = out.with_name(f"{out.stem}_networks.csv")
+            table = pd.DataFrame(networks.drop(columns=networks.geometry.name))
+            table["geometry_wkt"] = res.networks.geometry.to_wkt().to_numpy()
+            table.to_csv(nside, index=False)
+            written.append(nside)
     if len(res.monthly_pue):
         monthly = out.with_name(f"{out.stem}_pue_monthly.csv")
         res.monthly_pue.to_csv(monthly, index=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import shapely
 from folium.plugins import Fullscreen, MeasureControl
@@ -37,7 +38,7 @@ def test_all_layers_and_controls(heat_centres, network, demand_grid, connections
     title, con = feats["Candidate connections"].rows(0)
     assert title == "DC North to primary"
     assert con["Straight-line distance"] == "3,300 m" and con["Route length"] == "4,100 m"
-    assert con["Investment"] == "12.5 million CNY" and con["Usable heat"] == "60,000 MWh_th/yr"
+    assert con["Investment"] == "12.5 million CNY" and con["Used heat"] == "60,000 MWh_th/yr"
     assert feats["Data centres: recoverable heat"].rows(1)[1]["Source temperature"] == "60 °C"
     html = m.get_root().render()
     assert "data:image/png;base64," in html
@@ -101,3 +102,52 @@ def test_data_centre_outlines_are_drawn_at_a_point_inside(heat_centres):
 def test_a_map_shows_in_a_notebook(heat_centres):
     html = wasteheat_map(heat_centres)._repr_html_()
     assert "iframe" in html  # folium's notebook display, with CDN links (not published)
+
+
+def _networks():
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    row = {
+        "demand_mwh_per_yr": 5000.0,
+        "used_heat_mwh_th_per_yr": 4500.0,
+        "demand_covered_share": 0.9,
+        "investment_cny": 12.5e6,
+        "lcoh_cny_per_mwh": 310.0,
+    }
+    for m in range(1, 13):
+        winter = m in (1, 2, 3, 11, 12)
+        row[f"demand_mwh_m{m:02d}"] = 1000.0 if winter else 0.0
+        row[f"supply_mwh_m{m:02d}"] = 2000.0
+        row[f"used_mwh_m{m:02d}"] = 900.0 if winter else 0.0
+    return gpd.GeoDataFrame(
+        [row],
+        index=pd.Index(["N1"], name="network_id"),
+        geometry=[LineString([(116.30, 39.90), (116.32, 39.90)])],
+        crs=4326,
+    )
+
+
+def test_network_popup_has_its_balance_and_a_monthly_chart(heat_centres):
+    from webmap.wasteheat import NetworkBalance
+
+    m = wasteheat_map(heat_centres, networks=_networks(), rings_km=())
+    layer = next(c for c in m._children.values() if isinstance(c, NetworkBalance))
+    data = json.loads(layer.data_json)
+    assert data["title"] == ["Heating network N1"]
+    assert data["values"][0][:3] == ["5,000 MWh/yr", "4,500 MWh_th/yr", "90 %"]
+    svg = data["svg"][0]
+    assert svg.startswith("<svg") and svg.count("<rect") == 36  # 3 bars x 12 months
+    html = m.get_root().render()
+    assert "cdn" not in svg.lower() and "Heating networks: demand and waste heat" in html
+    assert m.summary["Network demand in reach"] == "5.0 GWh/yr"
+
+
+def test_data_centre_popup_sets_used_beside_available(heat_centres):
+    dc = heat_centres.assign(available_heat_mwh_th_per_yr=[120_000.0, 30_000.0])
+    m = wasteheat_map(dc, rings_km=())
+    feats = {c.layer_name: c for c in m._children.values() if isinstance(c, FeatureLayer)}
+    _title, row = feats["Data centres: recoverable heat"].rows(0)
+    assert row["Available heat"] == "120,000 MWh_th/yr"
+    assert row["Used heat"] == "60,000 MWh_th/yr (50% of available)"
+    assert "Used heat" in m.summary

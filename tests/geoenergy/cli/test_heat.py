@@ -61,7 +61,11 @@ def test_files_to_geopackage(app, city, tmp_path):
     assert res.exit_code == 0, res.output
     assert "Waste-heat opportunities" in res.output
     layers = dict(pyogrio.list_layers(out))
-    assert layers == {"data_centres": "Point", "connections": "LineString"}
+    assert layers == {
+        "data_centres": "Point",
+        "connections": "LineString",
+        "networks": "MultiLineString",  # issue 14: the networks' balance
+    }
     sites = gpd.read_file(out, layer="data_centres")
     assert len(sites) == 8
     for col in (
@@ -70,8 +74,16 @@ def test_files_to_geopackage(app, city, tmp_path):
         "lcoh_cny_per_mwh",
         "pue_excess_energy_mwh_per_yr",
         "heat_demand_within_1000m_mwh_per_yr",
+        "available_heat_mwh_th_per_yr",
+        "connected_heat_mwh_th_per_yr",
+        "used_heat_mwh_th_per_yr",
+        "demand_covered_share",
     ):
         assert col in sites.columns
+    nets = gpd.read_file(out, layer="networks")
+    assert {"demand_mwh_per_yr", "used_heat_mwh_th_per_yr", "investment_cny"} <= set(nets.columns)
+    assert (nets["used_heat_mwh_th_per_yr"] <= nets["demand_mwh_per_yr"] + 1e-6).all()
+    assert "used heat" in res.output
     assert grid.exists()
 
 
