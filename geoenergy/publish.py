@@ -305,6 +305,7 @@ def publish_workspace(
                     "flags": flags[flags["flagged"]].copy(),
                     "profiles": map_profiles(ws, top, store=store),
                     "hotspots": _hotspots(store, run.id),
+                    "districts": None if districts is None else districts.to_crs(4326),
                     "review_url": review_url,
                     "basemap": basemap,
                     "data_date": data_date,

@@ -23,14 +23,14 @@ from typing import ClassVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
 from webmap.basemap import Basemap
 from webmap.charts import load_profile_svg
-from webmap.colors import Classes
+from webmap.colors import Classes, text_color
 from webmap.features import FeatureLayer
 from webmap.frame import LegendSection, WebMap, check_wgs84, finish, new_map, total_bounds
 from webmap.markup import format_value, script_json
@@ -77,11 +77,12 @@ class FlaggedMeters(JSCSSMixin, Layer):
             // JSON.parse of a data block is several times faster than a script literal.
             var d = JSON.parse(document.getElementById({{ this.data_id|tojson }}).textContent);
             var map = {{ this._parent.get_name() }};
-            function colorOf(s) {
+            function classOf(s) {
                 var i = 0;
                 while (i < d.breaks.length && s >= d.breaks[i]) { i += 1; }
-                return d.colors[i];
+                return i;
             }
+            function colorOf(s) { return d.colors[classOf(s)]; }
             function cat(col, i) {
                 if (!col) { return null; }
                 var c = col.c[i];
@@ -140,9 +141,10 @@ class FlaggedMeters(JSCSSMixin, Layer):
             }
             function lat(i) { return d.lat0 + d.lat[i] * 1e-5; }
             function lon(i) { return d.lon0 + d.lon[i] * 1e-5; }
-            function openMeter(i) {
-                L.popup({maxWidth: 340, minWidth: 300})
-                    .setLatLng([lat(i), lon(i)])
+            function width(w) { return Math.max(200, Math.min(w, map.getSize().x - 120)); }
+            function openMeter(i, at) {
+                L.popup({maxWidth: width(340), minWidth: width(300)})
+                    .setLatLng(at || [lat(i), lon(i)])
                     .setContent(popup(i))
                     .openOn(map);
             }
@@ -155,6 +157,14 @@ class FlaggedMeters(JSCSSMixin, Layer):
                 if (e.layer && e.layer.wmIndex !== undefined) { openMeter(e.layer.wmIndex); }
                 if (e.layer && e.layer.wmCluster !== undefined) { openCluster(e.layer); }
             });
+            // Meters of one building, fanned out around their cluster at the highest zoom.
+            var spider = L.featureGroup();
+            spider.on("click", function (e) {
+                if (e.layer && e.layer.wmIndex !== undefined) {
+                    openMeter(e.layer.wmIndex, e.layer.getLatLng());
+                }
+            });
+            group.wmSpider = spider;
             if (!d.cluster) {
                 for (var i = 0; i < d.n; i += 1) { group.addLayer(marker(i)); }
                 return group;
@@ -171,35 +181,75 @@ class FlaggedMeters(JSCSSMixin, Layer):
                 extent: 256,  // Leaflet's tile size: radius is in screen pixels
                 minZoom: Math.max(0, Math.floor(map.getMinZoom())),
                 maxZoom: Math.ceil(map.getMaxZoom()),
-                map: function (p) { return {best: d.score[p.i]}; },
-                reduce: function (acc, p) { if (p.best > acc.best) { acc.best = p.best; } }
+                // Per cluster: the highest and the summed score, and the bounds of its meters.
+                map: function (p) {
+                    var x = lon(p.i), y = lat(p.i);
+                    return {best: d.score[p.i], sum: d.score[p.i], x0: x, x1: x, y0: y, y1: y};
+                },
+                reduce: function (acc, p) {
+                    if (p.best > acc.best) { acc.best = p.best; }
+                    acc.sum += p.sum;
+                    acc.x0 = Math.min(acc.x0, p.x0); acc.x1 = Math.max(acc.x1, p.x1);
+                    acc.y0 = Math.min(acc.y0, p.y0); acc.y1 = Math.max(acc.y1, p.y1);
+                }
             }).load(points);
             function clusterMarker(c) {
-                var n = c.properties.point_count;
+                var p = c.properties, n = p.point_count;
                 var size = n < 100 ? 30 : (n < 1000 ? 36 : (n < 10000 ? 44 : 52));
+                // Coloured by the mean score (by the highest, nearly every cluster of a
+                // city is the top class); the text colour reads on it (>= 4.5:1).
+                var k = classOf(p.sum / n);
                 var m = L.marker([c.geometry.coordinates[1], c.geometry.coordinates[0]], {
                     icon: L.divIcon({
                         // Only numbers and our colours: no data text.
                         html: '<div class="wm-cluster" style="width:' + size + "px;height:" +
                               size + "px;line-height:" + (size - 4) + "px;font-size:" +
-                              (n < 1000 ? 12 : 11) + "px;background:" +
-                              colorOf(c.properties.best) + '">' + n + "</div>",
+                              (n < 1000 ? 12 : 11) + "px;background:" + d.colors[k] +
+                              ";color:" + d.text[k] + '" title="' + n +
+                              " flagged meters, mean score " + (p.sum / n).toFixed(2) +
+                              ", highest " + p.best.toFixed(2) + '">' + n + "</div>",
                         className: "wm-cluster-icon",
                         iconSize: L.point(size, size)
-                    })
+                    }),
+                    title: n + " flagged meters",
+                    alt: n + " flagged meters"
                 });
-                m.wmCluster = c.properties.cluster_id;
+                m.wmCluster = p.cluster_id;
                 m.wmCount = n;
+                m.wmBounds = L.latLngBounds([p.y0, p.x0], [p.y1, p.x1]);
                 return m;
             }
+            function spiderfy(m, leaves) {
+                spider.clearLayers();
+                var c = map.latLngToLayerPoint(m.getLatLng()), n = leaves.length;
+                var r = Math.max(36, 16 * n / Math.PI);  // about 32 px of circle per meter
+                leaves.forEach(function (leaf, k) {
+                    var a = 2 * Math.PI * k / n - Math.PI / 2;
+                    var at = map.layerPointToLatLng(
+                        L.point(c.x + r * Math.cos(a), c.y + r * Math.sin(a)));
+                    spider.addLayer(L.polyline([m.getLatLng(), at],
+                        {color: "#333", weight: 1.5, opacity: 0.7, interactive: false}));
+                    spider.addLayer(marker(leaf.properties.i).setLatLng(at));
+                });
+                spider.addTo(map);
+                return r;
+            }
+            map.on("zoomstart", function () { spider.clearLayers(); });
             function openCluster(m) {
                 var zoom = index.getClusterExpansionZoom(m.wmCluster);
                 if (zoom <= map.getMaxZoom()) {
-                    map.setView(m.getLatLng(), zoom);
+                    // Zoom to the cluster's meters (at least to where it splits).
+                    var fit = map.getBoundsZoom(m.wmBounds, false, L.point(60, 60));
+                    if (fit >= zoom) {
+                        map.fitBounds(m.wmBounds, {padding: [30, 30]});
+                    } else {
+                        map.setView(m.wmBounds.getCenter(), zoom);
+                    }
                     return;
                 }
-                // Meters at one building: list them; a click opens one.
+                // Meters at one building: fan them out and list them; a click opens one.
                 var leaves = index.getLeaves(m.wmCluster, 200);
+                var r = spiderfy(m, leaves.slice(0, 60));
                 var root = el("div", "wm-popup");
                 root.appendChild(el("div", "wm-popup-title",
                     m.wmCount + " flagged meters at this location"));
@@ -216,7 +266,8 @@ class FlaggedMeters(JSCSSMixin, Layer):
                     ul.appendChild(li);
                 });
                 root.appendChild(ul);
-                L.popup({maxWidth: 360}).setLatLng(m.getLatLng()).setContent(root).openOn(map);
+                L.popup({maxWidth: width(360), offset: L.point(0, 7 - r)})
+                    .setLatLng(m.getLatLng()).setContent(root).openOn(map);
             }
             function draw() {
                 var b = map.getBounds().pad(0.25);
@@ -228,7 +279,7 @@ class FlaggedMeters(JSCSSMixin, Layer):
                 });
             }
             group.on("add", function () { map.on("moveend", draw); draw(); });
-            group.on("remove", function () { map.off("moveend", draw); });
+            group.on("remove", function () { map.off("moveend", draw); spider.remove(); });
             return group;
         })();
         {% endmacro %}
@@ -259,6 +310,7 @@ class FlaggedMeters(JSCSSMixin, Layer):
             "cluster": bool(cluster),
             "breaks": list(classes.breaks),
             "colors": list(classes.colors),
+            "text": [text_color(c) for c in classes.colors],
             # Offsets from the south-west corner in 1e-5 deg (about 1 m): ~5
             # digits instead of ~8 for a full coordinate.
             "lat0": lat0,
@@ -303,7 +355,7 @@ def _date_text(s: pd.Series) -> pd.Series:
 
 
 def _check_enforcement_map(
-    flags, profiles, hotspots, review_url, score_breaks, cluster, max_profiles, min_zoom
+    flags, profiles, hotspots, review_url, score_breaks, cluster, max_profiles, min_zoom, districts
 ) -> None:
     if not isinstance(flags, gpd.GeoDataFrame):
         raise TypeError(
@@ -339,6 +391,10 @@ def _check_enforcement_map(
             "profiles must be a dict meter_id -> {'hourly': Series, 'avg_day': 24 values}, "
             f"got {type(profiles).__name__}."
         )
+    if districts is not None:
+        if not isinstance(districts, gpd.GeoDataFrame):
+            raise TypeError(f"districts must be a GeoDataFrame, got {type(districts).__name__}.")
+        check_wgs84(districts, "districts")
     if hotspots is not None:
         if not isinstance(hotspots, gpd.GeoDataFrame):
             raise TypeError(f"hotspots must be a GeoDataFrame, got {type(hotspots).__name__}.")
@@ -377,6 +433,7 @@ def enforcement_map(
     *,
     profiles: Mapping[str, Mapping] | None = None,
     hotspots: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
     review_url: str | None = None,
     title: str = "Suspected crypto-mining: flagged meters",
     data_date=None,
@@ -404,6 +461,11 @@ def enforcement_map(
         :func:`webmap.charts.load_profile_svg`).
     hotspots : GeoDataFrame, optional
         Polygons with ``n_flagged`` and optionally ``name``, ``total_score``.
+        Drawn as outlines with a ring of fixed size on top of the meters, so
+        a hotspot is visible and clickable at every zoom.
+    districts : GeoDataFrame, optional
+        District polygons (EPSG:4326) drawn as outlines under the meters,
+        for orientation.
     review_url : str, optional
         Review-app case URL template, e.g.
         ``"https://review.example/cases/{meter_id}"``; adds a link per popup.
@@ -426,7 +488,15 @@ def enforcement_map(
         ``personal_data`` is True: publish it only to enforcement teams.
     """
     _check_enforcement_map(
-        flags, profiles, hotspots, review_url, score_breaks, cluster, max_profiles, min_zoom
+        flags,
+        profiles,
+        hotspots,
+        review_url,
+        score_breaks,
+        cluster,
+        max_profiles,
+        min_zoom,
+        districts,
     )
     m = new_map(
         kind="enforcement",
@@ -440,13 +510,22 @@ def enforcement_map(
     m.options["min_zoom"] = min_zoom
     classes = Classes.from_ramp(score_breaks, "YlOrRd", digits=2)
     legend = []
+    if districts is not None and len(districts):
+        outlines = _district_outlines(districts)
+        m.add_child(outlines)
+        legend.append(
+            LegendSection(
+                "Districts", items=[("#555", "district boundary", "line:1.5")], layer=outlines
+            )
+        )
     if hotspots is not None and len(hotspots):
         hot = _hotspot_layer(hotspots)
         m.add_child(hot)
+        m.add_child(_HotspotRings(hot, hotspots))
         legend.append(
             LegendSection(
                 "Hotspots",
-                items=[("#7b3294", "Area with many flagged meters", "box")],
+                items=[("#7b3294", "area with many flagged meters (click the ring)", "ring")],
                 layer=hot,
             )
         )
@@ -471,7 +550,12 @@ def enforcement_map(
             "Detector score",
             classes=classes,
             shape="dot",
-            note="Clusters show the count and the highest score inside." if use_cluster else None,
+            note=(
+                "Clusters: the number of meters, coloured by their mean score; "
+                "a click zooms to them."
+                if use_cluster
+                else None
+            ),
             layer=layer,
         ),
     )
@@ -484,6 +568,79 @@ def enforcement_map(
     return finish(m, bounds=total_bounds([flags, hotspots]), legend=legend)
 
 
+def _district_outlines(districts: gpd.GeoDataFrame) -> FeatureLayer:
+    style = {"color": "#555", "weight": 1.5, "opacity": 0.8, "fill": False}
+    return FeatureLayer(
+        districts.geometry.reset_index(drop=True),
+        styles=[style],
+        style_index=[0] * len(districts),
+        popup=False,
+        tooltip_fields=None,
+        interactive=False,  # orientation only: never in the way of a meter's click
+        name="District outlines",
+        pane=("wm-districts", 150),
+    )
+
+
+class _HotspotRings(MacroElement):
+    """A ring of fixed size per hotspot, above the meters; a click opens the hotspot.
+
+    A hotspot is a few hundred metres across, a few pixels at city zoom,
+    under the meters it contains. The ring is an SVG circle whose stroke
+    alone takes clicks (its inside lets them through to the meters), in a
+    pane above the markers; it follows the hotspot layer on and off.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, hot = {{ this.layer }};
+            var at = {{ this.points_json }};
+            if (!map.getPane("wm-rings")) { map.createPane("wm-rings").style.zIndex = 620; }
+            var rings = L.layerGroup();
+            hot.getLayers().forEach(function (area, k) {
+                var name = (area.feature.properties.h || "Hotspot");
+                var ring = L.marker(at[k], {
+                    pane: "wm-rings", keyboard: true, title: name,
+                    icon: L.divIcon({
+                        className: "wm-hotspot-icon", iconSize: L.point(38, 38),
+                        html: '<svg width="38" height="38" viewBox="0 0 38 38">' +
+                              '<circle cx="19" cy="19" r="15" fill="none" stroke="#7b3294" ' +
+                              'stroke-width="4"/><circle cx="19" cy="19" r="15" fill="none" ' +
+                              'stroke="transparent" stroke-width="10"/></svg>'
+                    })
+                });
+                ring.on("add", function () {
+                    var el = ring.getElement();
+                    el.setAttribute("role", "button");
+                    el.setAttribute("aria-label", "Hotspot: " + name);
+                });
+                ring.on("click", function () { area.openPopup(at[k]); });
+                rings.addLayer(ring);
+            });
+            function sync() {
+                if (map.hasLayer(hot)) { rings.addTo(map); } else { rings.remove(); }
+            }
+            map.on("overlayadd overlayremove", sync);
+            sync();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: FeatureLayer, hotspots: gpd.GeoDataFrame):
+        super().__init__()
+        self._name = "HotspotRings"
+        self.hot = layer
+        pts = hotspots.geometry.reset_index(drop=True).representative_point()
+        self.points_json = script_json([[round(p.y, 6), round(p.x, 6)] for p in pts])
+
+    def render(self, **kwargs):
+        self.layer = self.hot.get_name()
+        super().render(**kwargs)
+
+
 def _hotspot_layer(hotspots: gpd.GeoDataFrame) -> FeatureLayer:
     fields = ["Flagged meters"] + (["Total score"] if "total_score" in hotspots else [])
     n = pd.to_numeric(hotspots["n_flagged"], errors="coerce")
@@ -492,7 +649,7 @@ def _hotspot_layer(hotspots: gpd.GeoDataFrame) -> FeatureLayer:
         for row, v in zip(values, hotspots["total_score"], strict=True):
             row.append(format_value(v, 1))
     names = hotspots["name"] if "name" in hotspots else pd.Series(["Hotspot"] * len(hotspots))
-    style = {"color": "#7b3294", "weight": 2, "fillColor": "#c2a5cf", "fillOpacity": 0.25}
+    style = {"color": "#7b3294", "weight": 3, "fillColor": "#c2a5cf", "fillOpacity": 0.25}
     return FeatureLayer(
         hotspots.geometry,
         styles=[style],
@@ -502,4 +659,6 @@ def _hotspot_layer(hotspots: gpd.GeoDataFrame) -> FeatureLayer:
         values=values,
         tooltip_fields=[0],
         name="Hotspots",
+        # Only the outline takes clicks: the meters inside stay clickable.
+        class_name="wm-hotspot-area",
     )

@@ -71,6 +71,20 @@ class FeatureLayer(Layer):
         Name in the layer control.
     show : bool
         Whether the layer is on when the map opens.
+    overlay : bool
+        An overlay (a checkbox in the layer control) or a base layer (a
+        radio button: one base layer at a time, e.g. one choropleth).
+    pane : (str, int), optional
+        ``(name, z-index)`` of a pane inside the overlay pane to draw in;
+        areas go in a low one so points and lines stay above them.
+    interactive : bool
+        False: no popup, tooltip or click (e.g. outlines for orientation).
+    class_name : str, optional
+        CSS class of every drawn feature.
+
+    Each drawn feature with a title is named for screen readers
+    (``aria-label``: the title); features without one are kept out of the
+    keyboard's tab order.
     """
 
     _template = Template(
@@ -81,6 +95,16 @@ class FeatureLayer(Layer):
             var spec = {{ this.spec_json }};
             var data = {{ this.data_json }};
             var all = spec.fields.map(function (f, k) { return k; });
+            var map = {{ this._parent.get_name() }};
+            if (spec.pane && !map.getPane(spec.pane[0])) {
+                map.createPane(spec.pane[0], map.getPane("overlayPane")).style.zIndex = spec.pane[1];
+            }
+            function look(f) {
+                var s = Object.assign({}, styles[f.properties.s]);
+                if (spec.pane) { s.pane = spec.pane[0]; }
+                if (!spec.interactive) { s.interactive = false; }
+                return s;
+            }
             function content(f, pick) {
                 return function () {
                     var p = f.properties;
@@ -88,15 +112,33 @@ class FeatureLayer(Layer):
                 };
             }
             return L.geoJSON(data, {
-                style: function (f) { return styles[f.properties.s]; },
+                pane: spec.pane ? spec.pane[0] : "overlayPane",
+                className: spec.class_name || "",
+                interactive: spec.interactive,
+                style: look,
                 pointToLayer: function (f, latlng) {
-                    var s = Object.assign({}, styles[f.properties.s]);
+                    var s = look(f);
                     if (f.properties.r != null) { s.radius = f.properties.r; return L.circle(latlng, s); }
                     if (f.properties.pr != null) { s.radius = f.properties.pr; }
                     return L.circleMarker(latlng, s);
                 },
                 onEachFeature: function (f, layer) {
-                    if (spec.popup) { layer.bindPopup(content(f, all), {maxWidth: 380}); }
+                    layer.on("add", function () {
+                        var el = layer.getElement && layer.getElement();
+                        if (!el) { return; }
+                        if (spec.interactive && f.properties.h) {
+                            el.setAttribute("aria-label", f.properties.h);
+                        } else {
+                            el.setAttribute("tabindex", "-1");
+                            el.setAttribute("aria-hidden", "true");
+                        }
+                    });
+                    if (!spec.interactive) { return; }
+                    if (spec.popup) {
+                        // Narrower on a phone, so it fits beside the zoom buttons.
+                        var w = Math.max(200, Math.min(380, map.getSize().x - 120));
+                        layer.bindPopup(content(f, all), {maxWidth: w});
+                    }
                     if (spec.tooltip) {
                         layer.bindTooltip(content(f, spec.tooltip_fields), {sticky: true});
                     }
@@ -123,8 +165,12 @@ class FeatureLayer(Layer):
         radius_m: Sequence[float] | None = None,
         name: str,
         show: bool = True,
+        overlay: bool = True,
+        pane: tuple[str, int] | None = None,
+        interactive: bool = True,
+        class_name: str | None = None,
     ):
-        super().__init__(name=name, overlay=True, control=True, show=show)
+        super().__init__(name=name, overlay=overlay, control=True, show=show)
         self._name = "FeatureLayer"
         n = len(geometry)
         for label, seq in (
@@ -148,6 +194,9 @@ class FeatureLayer(Layer):
                 "tooltip": tooltip_fields is not None,
                 "tooltip_fields": list(tooltip_fields or ()),
                 "missing": missing,
+                "pane": list(pane) if pane else None,
+                "interactive": bool(interactive),
+                "class_name": class_name,
             }
         )
         parts = []

@@ -30,6 +30,9 @@ from webmap.basemap import Basemap
 from webmap.colors import Classes, Gradient
 from webmap.markup import escape, script_json
 
+SMALL_SCREEN = "(max-width: 700px)"
+"""Media query of a phone: controls and legend start folded."""
+
 DEFAULT_CENTER = (39.904, 116.407)
 """Map centre [deg lat, deg lon] when there is no data to fit (Tiananmen, Beijing)."""
 
@@ -71,6 +74,56 @@ window.webmap = window.webmap || {
       root.appendChild(table);
     }
     return root;
+  },
+  // Popups stay readable: autopan keeps them clear of the title and the
+  // top-left controls, and whatever still overlaps an open popup (title,
+  // controls, legend) is hidden until it closes; tooltips too.
+  padding: function (map) {
+    var c = map.getContainer().getBoundingClientRect(), x = 10, y = 10;
+    var title = document.querySelector(".wm-title");
+    if (title && !title.classList.contains("wm-covered")) {
+      y = Math.max(y, title.getBoundingClientRect().bottom - c.top + 8);
+    }
+    var left = map.getContainer().querySelector(".leaflet-top.leaflet-left");
+    if (left) { x = Math.max(x, left.getBoundingClientRect().right - c.left + 6); }
+    return [x, y];
+  },
+  guard: function (map) {
+    var self = this, popup = null, container = map.getContainer();
+    var small = window.matchMedia("(max-width: 700px)").matches;
+    Object.defineProperty(L.Popup.prototype.options, "autoPanPaddingTopLeft", {
+      configurable: true, get: function () { return self.padding(map); }
+    });
+    function overlaps(a, b) {
+      return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    }
+    function check() {
+      var els = document.querySelectorAll(".wm-title, .leaflet-control");
+      var el = popup && popup.getElement();
+      var r = el && el.getBoundingClientRect();
+      Array.prototype.forEach.call(els, function (e) {
+        var hide = !!r && overlaps(e.getBoundingClientRect(), r);
+        e.classList.toggle("wm-covered", hide);
+      });
+    }
+    map.on("popupopen", function (e) {
+      popup = e.popup;
+      container.classList.add("wm-popup-open");
+      check();
+    });
+    map.on("popupclose", function (e) {
+      if (popup !== e.popup) { return; }
+      popup = null;
+      container.classList.remove("wm-popup-open");
+      check();
+    });
+    map.on("moveend zoomend resize", check);
+    // Phones: the title's details and the legend start folded.
+    if (small) {
+      Array.prototype.forEach.call(
+        document.querySelectorAll("details.wm-title, details.wm-legend-box"),
+        function (d) { d.open = false; });
+    }
   }
 };
 """
@@ -79,9 +132,22 @@ _CSS = """
 .wm-title { position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
   z-index: 1000; background: rgba(255,255,255,0.92); padding: 6px 14px; border-radius: 6px;
   box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 14px/1.3 system-ui, sans-serif;
-  max-width: 55%; text-align: center; pointer-events: none; }
+  max-width: 55%; text-align: center; }
+.wm-title summary { list-style: none; cursor: pointer; }
+.wm-title summary::-webkit-details-marker { display: none; }
 .wm-title h1 { font-size: 17px; margin: 0 0 2px 0; }
 .wm-title .wm-sub { color: #444; font-size: 12px; }
+.wm-covered { visibility: hidden !important; }
+.wm-popup-open .leaflet-tooltip-pane { display: none; }
+.wm-legend summary { font-weight: 600; cursor: pointer; font-size: 12px; }
+@media (max-width: 700px) {
+  .wm-title { left: 56px; right: 64px; transform: none; max-width: none; padding: 4px 8px;
+    font-size: 12px; }
+  .wm-title h1 { font-size: 14px; white-space: nowrap; overflow: hidden;
+    text-overflow: ellipsis; margin: 0; }
+  .wm-title[open] h1 { white-space: normal; }
+  .wm-legend { max-width: 200px; max-height: 45vh; overflow: auto; }
+}
 .folium-map.leaflet-container { background: #f4f3ef; font: 13px/1.35 system-ui, sans-serif; }
 .wm-legend { background: rgba(255,255,255,0.94); padding: 6px 10px; border-radius: 6px;
   box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 260px; font-size: 12px; }
@@ -91,10 +157,17 @@ _CSS = """
 .wm-legend .wm-dot { width: 12px; height: 12px; border-radius: 50%; border: 1px solid #555;
   flex: none; }
 .wm-legend .wm-line { width: 22px; flex: none; }
+.wm-legend .wm-ring { width: 10px; height: 10px; border-radius: 50%; border: 3px solid;
+  flex: none; }
+.leaflet-marker-icon.wm-hotspot-icon.leaflet-interactive { pointer-events: none; }
+.wm-hotspot-icon circle { pointer-events: stroke; cursor: pointer; }
+.leaflet-pane > svg path.wm-hotspot-area.leaflet-interactive { pointer-events: stroke; }
 .wm-legend .wm-bar { height: 10px; border: 1px solid #777; margin: 2px 0; }
 .wm-legend .wm-ends { display: flex; justify-content: space-between; }
 .wm-legend .wm-note { color: #555; margin-top: 4px; }
 .wm-popup-title { font-weight: 600; margin-bottom: 4px; }
+.wm-popup-title, .wm-table td, .wm-reasons li { overflow-wrap: anywhere; }
+.leaflet-popup-content svg.wm-chart { max-width: 100%; height: auto; }
 .wm-table { border-collapse: collapse; font-size: 12px; }
 .wm-table th { text-align: left; font-weight: 500; color: #555; padding: 1px 8px 1px 0;
   vertical-align: top; }
@@ -125,6 +198,9 @@ class LegendSection:
         The section is visible only while this layer is on the map.
     shape : str
         Shape used for the swatches of ``classes``.
+    hidden_with : folium Layer, optional
+        The section is hidden while this layer is on the map (e.g. a
+        choropleth drawn as outlines under another).
     """
 
     title: str
@@ -133,6 +209,7 @@ class LegendSection:
     note: str | None = None
     layer: Any = None
     shape: str = "box"
+    hidden_with: Any = None
 
     def html(self) -> str:
         rows = [f"<h4>{escape(self.title)}</h4>"]
@@ -159,6 +236,8 @@ def _swatch(color: str, label: str, shape: str) -> str:
     c = escape(color)
     if shape == "dot":
         sw = f'<span class="wm-dot" style="background:{c}"></span>'
+    elif shape == "ring":
+        sw = f'<span class="wm-ring" style="border-color:{c}"></span>'
     elif shape.startswith(("line:", "dash:")):
         kind, width = shape.split(":")
         style = "dashed" if kind == "dash" else "solid"
@@ -179,24 +258,29 @@ class Legend(MacroElement):
             var control = L.control({position: "bottomright"});
             control.onAdd = function () {
                 var div = L.DomUtil.create("div", "wm-legend");
-                div.innerHTML = {{ this.html_json }};
+                // A <details> box: folded on phones (webmap.guard), a tap opens it.
+                div.innerHTML = '<details class="wm-legend-box" open><summary>Legend</summary>' +
+                    {{ this.html_json }} + "</details>";
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
             control.addTo(map);
             var links = [
-            {%- for sec_id, layer in this.links %}
-                [{{ sec_id|tojson }}, {{ layer.get_name() if layer else "null" }}],
+            {%- for sec_id, layer, hidden in this.links %}
+                [{{ sec_id|tojson }}, {{ layer.get_name() if layer else "null" }},
+                 {{ hidden.get_name() if hidden else "null" }}],
             {%- endfor %}
             ];
             function sync() {
                 links.forEach(function (l) {
                     var el = document.getElementById(l[0]);
-                    if (el && l[1]) { el.style.display = map.hasLayer(l[1]) ? "" : "none"; }
+                    if (!el) { return; }
+                    var on = (!l[1] || map.hasLayer(l[1])) && !(l[2] && map.hasLayer(l[2]));
+                    el.style.display = on ? "" : "none";
                 });
             }
-            map.on("overlayadd overlayremove", sync);
+            map.on("overlayadd overlayremove baselayerchange", sync);
             sync();
         })();
         {% endmacro %}
@@ -213,7 +297,7 @@ class Legend(MacroElement):
         for i, sec in enumerate(self.sections):
             sec_id = f"{self.get_name()}_{i}"
             parts.append(f'<div id="{sec_id}">{sec.html()}</div>')
-            self.links.append((sec_id, sec.layer))
+            self.links.append((sec_id, sec.layer, sec.hidden_with))
         self.html_json = script_json("".join(parts))
         super().render(**kwargs)
 
@@ -287,7 +371,87 @@ class WebMap(folium.Map):
     :data:`webmap.site.MAP_KINDS`), ``map_title``, ``data_date``,
     ``summary`` (``{label: value}``), ``personal_data`` (True for the
     enforcement map) and ``tile_urls`` (the configured tile URL templates).
+
+    The page is folium's, except that it lets people zoom it with two
+    fingers (folium's viewport forbids it: ``user-scalable=no``).
     """
+
+    # folium 0.20's Map template with a viewport that allows pinch zoom.
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <meta name="viewport" content="width=device-width, initial-scale=1" />
+            <style>
+                #{{ this.get_name() }} {
+                    position: {{this.position}};
+                    width: {{this.width[0]}}{{this.width[1]}};
+                    height: {{this.height[0]}}{{this.height[1]}};
+                    left: {{this.left[0]}}{{this.left[1]}};
+                    top: {{this.top[0]}}{{this.top[1]}};
+                }
+                .leaflet-container { font-size: {{this.font_size}}; }
+            </style>
+
+            <style>html, body {
+                width: 100%;
+                height: 100%;
+                margin: 0;
+                padding: 0;
+            }
+            </style>
+
+            <style>#map {
+                position:absolute;
+                top:0;
+                bottom:0;
+                right:0;
+                left:0;
+                }
+            </style>
+
+            <script>
+                L_NO_TOUCH = {{ this.global_switches.no_touch |tojson}};
+                L_DISABLE_3D = {{ this.global_switches.disable_3d|tojson }};
+            </script>
+
+        {% endmacro %}
+
+        {% macro html(this, kwargs) %}
+            <div class="folium-map" id={{ this.get_name()|tojson }} ></div>
+        {% endmacro %}
+
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.map(
+                {{ this.get_name()|tojson }},
+                {
+                    center: {{ this.location|tojson }},
+                    crs: L.CRS.{{ this.crs }},
+                    ...{{this.options|tojavascript}}
+
+                }
+            );
+
+            {%- if this.control_scale %}
+            L.control.scale().addTo({{ this.get_name() }});
+            {%- endif %}
+
+            {%- if this.zoom_control_position %}
+            L.control.zoom( { position: {{ this.zoom_control|tojson }} } ).addTo({{ this.get_name() }});
+            {%- endif %}
+
+            {% if this.objects_to_stay_in_front %}
+            function objects_in_front() {
+                {%- for obj in this.objects_to_stay_in_front %}
+                    {{ obj.get_name() }}.bringToFront();
+                {%- endfor %}
+            };
+            {{ this.get_name() }}.on("overlayadd", objects_in_front);
+            objects_in_front();
+            {%- endif %}
+
+        {% endmacro %}
+        """
+    )
 
     def __init__(
         self,
@@ -366,13 +530,17 @@ def new_map(
     root = m.get_root()
     root.header.add_child(Element(f"<script>{_RUNTIME_JS}</script>"), name="webmap_runtime")
     root.header.add_child(Element(f"<style>{_CSS}</style>"), name="webmap_css")
-    lines = [f"<h1>{escape(title)}</h1>"]
+    lines = [f"<summary><h1>{escape(title)}</h1></summary>"]
     date = format_date(data_date)
     if date:
         lines.append(f'<div class="wm-sub">Data as of {escape(date)}</div>')
     if subtitle:
         lines.append(f'<div class="wm-sub">{escape(subtitle)}</div>')
-    root.html.add_child(Element(f'<div class="wm-title">{"".join(lines)}</div>'), name="title")
+    # A <details> box: open on a desktop, folded to the title line on a phone
+    # (webmap.guard), where a tap opens it.
+    root.html.add_child(
+        Element(f'<details class="wm-title" open>{"".join(lines)}</details>'), name="title"
+    )
     root.title = escape(title)  # the page <title>; branca does not escape it
     if basemap is not None:
         basemap.add_to(m)
@@ -437,6 +605,52 @@ def finish(
     if legend:
         m.add_child(Legend(legend))
     if layer_control:
-        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        m.add_child(_LayerControl())
+    m.add_child(_Guard())
     m.add_child(_Registry())
     return m
+
+
+class _LayerControl(folium.LayerControl):
+    """The layer control: open on a desktop, a button on a phone (it would hide the map)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control.layers(
+            {
+            {%- for key, val in this.base_layers.items() %}
+                {{ key|tojson }}: {{ val }},
+            {%- endfor %}
+            },
+            {
+            {%- for key, val in this.overlays.items() %}
+                {{ key|tojson }}: {{ val }},
+            {%- endfor %}
+            },
+            {position: "topright", autoZIndex: true,
+             collapsed: window.matchMedia({{ this.small|tojson }}).matches}
+        ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__(position="topright", collapsed=False)
+        self.small = SMALL_SCREEN
+
+
+class _Guard(MacroElement):
+    """Keeps popups above the title and controls (see ``webmap.guard``)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        webmap.guard({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Guard"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from branca.element import MacroElement
+from folium.template import Template
 
 from webmap.basemap import Basemap
 from webmap.colors import SUPPRESSED_COLOR, Classes
@@ -38,6 +40,12 @@ METRICS = {
 }
 """District choropleth layers by column; the first is shown when the map opens."""
 
+DISTRICT_PANE = ("wm-districts", 150)
+"""Pane of the district choropleths, below the grid and under points and lines."""
+
+CELL_PANE = ("wm-cells", 160)
+"""Pane of the grid cells, above the districts."""
+
 MIN_COUNT = 5
 """Default minimum count shown; smaller counts are suppressed."""
 
@@ -57,9 +65,11 @@ def suppress(frame: pd.DataFrame, min_count: int = MIN_COUNT) -> pd.DataFrame:
     """Counts and energy with suppressed values set to NaN.
 
     A value is suppressed when the row's ``suppressed`` is true, or the
-    count is missing or below ``min_count`` (zero included: "no flagged
-    meter among these three" is a statement about three households).
-    ``flagged_mwh`` follows ``n_flagged``.
+    count is missing or between 1 and ``min_count - 1``. Zero is shown only
+    in a row without such a small count: "no flagged meter among 11" is
+    published, but "no flagged meter among these three" is a statement
+    about three households, and "none confirmed" beside a hidden flagged
+    count would narrow it down. ``flagged_mwh`` follows ``n_flagged``.
 
     Parameters
     ----------
@@ -74,10 +84,13 @@ def suppress(frame: pd.DataFrame, min_count: int = MIN_COUNT) -> pd.DataFrame:
         :data:`COUNT_COLUMNS` and ``flagged_mwh`` as float, NaN where suppressed.
     """
     row = frame["suppressed"].fillna(False).astype(bool).to_numpy()
+    counts = {c: pd.to_numeric(frame[c], errors="coerce").astype(float) for c in COUNT_COLUMNS}
+    small = np.zeros(len(frame), dtype=bool)
+    for v in counts.values():
+        small |= (v.isna() | ((v > 0) & (v < min_count))).to_numpy()
     out = pd.DataFrame(index=frame.index)
-    for col in COUNT_COLUMNS:
-        v = pd.to_numeric(frame[col], errors="coerce").astype(float)
-        out[col] = v.where(~row & (v >= min_count))
+    for col, v in counts.items():
+        out[col] = v.where(~row & ((v >= min_count) | ((v == 0) & ~small)))
     mwh = pd.to_numeric(frame["flagged_mwh"], errors="coerce").astype(float)
     out["flagged_mwh"] = mwh.where(out["n_flagged"].notna())
     return out
@@ -168,9 +181,11 @@ def officials_map(
     shown = suppress(districts, min_count)
     missing = f"suppressed (< {min_count})"
     rows = _area_values(shown)
-    legend = []
+    legend, choropleths = [], []
     for k, (col, (label, ramp, unit, digits)) in enumerate(METRICS.items()):
-        classes = Classes.equal_interval(shown[col], ramp, unit=unit, digits=digits)
+        classes = _classes(shown[col], ramp, unit, digits)
+        # Base layers (radio buttons): one district choropleth at a time, so two
+        # never blend into colours no legend explains.
         layer = _area_layer(
             districts.geometry,
             shown[col].to_numpy(),
@@ -181,20 +196,23 @@ def officials_map(
             missing=missing,
             name=f"Districts: {label}",
             show=(k == 0),
+            overlay=False,
+            pane=DISTRICT_PANE,
         )
         m.add_child(layer)
+        choropleths.append(layer)
         legend.append(
             LegendSection(
                 f"{label} by district",
                 classes=classes,
-                items=[(SUPPRESSED_COLOR, missing, "box")],
+                items=_suppressed_item(shown[col], missing),
                 layer=layer,
             )
         )
     if hexagons is not None and len(hexagons):
         hexagons = hexagons.reset_index(drop=True)
         hshown = suppress(hexagons, min_count)
-        classes = Classes.equal_interval(hshown["n_flagged"], "YlOrRd")
+        classes = Classes.for_counts(hshown["n_flagged"], "YlOrRd")
         layer = _area_layer(
             hexagons.geometry,
             hshown["n_flagged"].to_numpy(),
@@ -206,16 +224,22 @@ def officials_map(
             name="Grid cells: flagged meters",
             show=False,
             weight=0.5,
+            pane=CELL_PANE,
         )
         m.add_child(layer)
         legend.append(
             LegendSection(
                 "Flagged meters per grid cell",
                 classes=classes,
-                items=[(SUPPRESSED_COLOR, missing, "box")],
+                items=_suppressed_item(hshown["n_flagged"], missing),
                 layer=layer,
             )
         )
+        # Over the grid, districts are drawn as outlines (their legend hides):
+        # again one choropleth at a time.
+        m.add_child(_OutlinesUnder(choropleths, layer))
+        for sec in legend[: len(choropleths)]:
+            sec.hidden_with = layer
     if data_centres is not None and len(data_centres):
         layer = _pue_layer(data_centres.reset_index(drop=True))
         m.add_child(layer)
@@ -234,6 +258,53 @@ def officials_map(
     return finish(m, bounds=total_bounds([districts, hexagons, data_centres]), legend=legend)
 
 
+def _classes(values, ramp: str, unit: str, digits: int) -> Classes:
+    """Integer classes for counts, half-open ones for energy: no two share an end."""
+    if unit:
+        return Classes.equal_interval(values, ramp, unit=unit, digits=digits, style="half_open")
+    return Classes.for_counts(values, ramp)
+
+
+def _suppressed_item(values, missing: str) -> list[tuple[str, str, str]]:
+    """The grey legend row, when the layer has a suppressed area."""
+    if not pd.isna(np.asarray(values, dtype=float)).any():
+        return []
+    return [(SUPPRESSED_COLOR, missing, "box")]
+
+
+class _OutlinesUnder(MacroElement):
+    """Draw the district choropleths as outlines while ``over`` (the grid) is on."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var districts = [{{ this.names|join(", ") }}], over = {{ this.over }};
+            function sync() {
+                var on = map.hasLayer(over);
+                districts.forEach(function (l) {
+                    if (map.hasLayer(l)) { l.setStyle({fill: !on}); }
+                });
+            }
+            map.on("overlayadd overlayremove baselayerchange", sync);
+            sync();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layers, over):
+        super().__init__()
+        self._name = "OutlinesUnder"
+        self.layers, self.over_layer = list(layers), over
+
+    def render(self, **kwargs):
+        self.names = [layer.get_name() for layer in self.layers]
+        self.over = self.over_layer.get_name()
+        super().render(**kwargs)
+
+
 def _area_values(shown: pd.DataFrame) -> list[list[str | None]]:
     """Display texts of :data:`AREA_FIELDS` per row; None where suppressed."""
     units = {"flagged_mwh": "MWh"}
@@ -244,7 +315,19 @@ def _area_values(shown: pd.DataFrame) -> list[list[str | None]]:
 
 
 def _area_layer(
-    geometry, values, classes, *, titles, rows, tooltip_fields, missing, name, show, weight=1.0
+    geometry,
+    values,
+    classes,
+    *,
+    titles,
+    rows,
+    tooltip_fields,
+    missing,
+    name,
+    show,
+    weight=1.0,
+    overlay=True,
+    pane=None,
 ) -> FeatureLayer:
     idx = classes.index(values)  # -1 = suppressed
     styles = [
@@ -265,6 +348,8 @@ def _area_layer(
         missing=missing,
         name=name,
         show=show,
+        overlay=overlay,
+        pane=pane,
     )
 
 
