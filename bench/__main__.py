@@ -42,6 +42,11 @@ SUITES: dict[str, tuple[str, str, list[str]]] = {
         "map HTML size and Chromium open time vs one folium Marker per meter",
         ["--meters", "20"],  # 1,000 flags instead of 100,000
     ),
+    "heat": (
+        "bench.bench_heat",
+        "hourly waste-heat balance, 200 data centres x 50 networks x 8,760 h, vs a spreadsheet",
+        ["--small"],
+    ),
     "review": (
         "bench.bench_review",
         "review app under 50 concurrent users on PostGIS (locust)",

@@ -326,18 +326,23 @@ def balance(
         over = in_tree & (per_mwh > cfg.max_line_cost_cny_per_mwh)
         if not over.any():
             break
-        worst = int(np.argmax(np.where(over, per_mwh, -np.inf)))
-        active[worst] = False
-        dropped[worst] = True
+        # Lines that carry nothing go at once; of the others, the worst, then recompute
+        # (dropping one line can make another pay, as in Hotmaps' removal loop).
+        finite = over & np.isfinite(per_mwh)
+        drop = over & ~np.isfinite(per_mwh)
+        if finite.any():
+            drop[int(np.argmax(np.where(finite, per_mwh, -np.inf)))] = True
+        active[drop] = False
+        dropped[drop] = True
         for k, v in (
             ("length", length),
             ("dn", dn),
             ("count", count),
             ("cost_m", cost_m),
             ("capex", pipe_capex),
-            ("plant", transmission.peak_flow(gross[worst], cfg.peak_average_hours)),
         ):
-            kept[k][worst] = v if np.ndim(v) == 0 else v[worst]
+            kept[k][drop] = v[drop]
+        kept["plant"][drop] = transmission.peak_flow(gross[drop], cfg.peak_average_hours)
 
     # Sites out of reach (route > max_connection_m) get the stand-alone line they would need.
     far = live & ~in_tree & ~dropped
@@ -409,9 +414,10 @@ def balance(
         "plant_peak": np.where(dropped, kept["plant"], np.where(live, plant_peak, np.nan)),
         "line_cost_per_mwh": np.where(in_tree, per_mwh, np.nan),
     }
-    supply_h = np.zeros((len(nets), 8760))
     on = in_tree & (site_net >= 0)
-    np.add.at(supply_h, site_net[on], np.nan_to_num(deliverable[on]))
+    supply_h = matching.network_sum(
+        np.where(on[:, None], np.nan_to_num(deliverable), 0.0), site_net, len(nets)
+    )
     nets = nets.copy()
     nets["demand_mwh_per_yr"] = annual.to_numpy()
     nets["n_data_centres"] = np.bincount(site_net[on], minlength=len(nets))

@@ -167,7 +167,8 @@ class HeatConfig:
         Network kinds a site may connect to.
     connect_to : {"nearest", "primary", "secondary"}
         Which matched segment is the connection: the nearest compatible one
-        of any kind (by route length), or the given kind only.
+        of any kind (by straight-line distance to the pipe; the route length
+        is then estimated for that segment), or the given kind only.
     search_radius_m : float
         Segments farther than this [m] are not considered at all.
     max_connection_m : float

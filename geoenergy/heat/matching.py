@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dispatch", "marginal_cost_cny_per_mwh"]
+__all__ = ["dispatch", "marginal_cost_cny_per_mwh", "network_sum"]
 
 
 def marginal_cost_cny_per_mwh(cop, electricity_price_cny_per_kwh: float):
@@ -90,7 +90,11 @@ def dispatch(supply_mw, site_network, capacity_mw, *, merit=None):
         take = np.minimum(q[i], remaining[n])
         used[i] = take
         remaining[n] = remaining[n] - take
-    taken = np.zeros_like(cap)
-    on = net >= 0
-    np.add.at(taken, net[on], used[on])
-    return used, taken
+    return used, network_sum(used, net, len(cap))
+
+
+def network_sum(values, site_network, n_networks: int):
+    """Sum of per-site rows per network: ``(n_networks, n_hours)``; -1 sites count nowhere."""
+    net = np.asarray(site_network, dtype=np.int64)
+    onehot = (net[None, :] == np.arange(n_networks)[:, None]).astype(values.dtype)
+    return onehot @ values

@@ -21,8 +21,6 @@ every site behind it.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from geoenergy.heat.economics import PIPE_SERIES, pipe_size
@@ -163,22 +161,26 @@ def parallel_pipes(heat_mw, delta_t_k, *, max_dp_pa_per_m=100.0, roughness_mm=0.
         np.atleast_1d(np.asarray(heat_mw, dtype=float)),
         np.atleast_1d(np.asarray(delta_t_k, dtype=float)),
     )
+    q, dt = q.ravel(), dt.ravel()
+    flow = q > 0
     dn = np.zeros(q.shape, dtype=np.int64)
     count = np.zeros(q.shape, dtype=np.int64)
     largest = max(PIPE_SERIES)
-    for i in np.ndindex(q.shape):
-        if not q[i] > 0:
-            continue
+    if flow.any():
+        dn[flow] = pipe_size(
+            q[flow], dt[flow], max_dp_pa_per_m=max_dp_pa_per_m, roughness_mm=roughness_mm
+        )
+        count[flow] = 1
+    # Only flows beyond the largest DN need more than one pipe pair (rare): search those.
+    for i in np.flatnonzero(flow & (dn == largest)):
         k = 1
-        while True:
-            d = int(
-                pipe_size(
-                    q[i] / k, dt[i], max_dp_pa_per_m=max_dp_pa_per_m, roughness_mm=roughness_mm
-                )[0]
-            )
-            if d < largest or _fits(q[i] / k, dt[i], largest, max_dp_pa_per_m, roughness_mm):
-                break
-            k = max(k + 1, math.ceil(k * 1.2))
+        while not _fits(q[i] / k, dt[i], largest, max_dp_pa_per_m, roughness_mm):
+            k += 1
+        d = int(
+            pipe_size(q[i] / k, dt[i], max_dp_pa_per_m=max_dp_pa_per_m, roughness_mm=roughness_mm)[
+                0
+            ]
+        )
         dn[i], count[i] = d, k
     return dn, count
 
