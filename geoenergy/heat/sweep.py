@@ -26,6 +26,8 @@ SENSITIVITY_PARAMETERS: dict[str, tuple[list, str]] = {
     "carnot_fraction": ([0.4, 0.5, 0.6], "heat-pump quality grade [-]"),
     "supply_temp_offset_k": ([-10.0, 0.0, 10.0], "shift of every network temperature [K]"),
     "pipe_cost_factor": ([0.5, 1.0, 1.5], "multiplier on the pipe cost"),
+    "must_run_share": ([0.0, 0.2, 0.4], "share of each hour's demand kept by existing plants"),
+    "dhw_share": ([0.0, 0.15, 0.3], "hot-water share of the networks' demand, all year"),
     "heating_season": (
         [("11-15", "03-15"), ("11-01", "03-31"), ("12-01", "02-28")],
         "(first day, last day) of the heating season",
@@ -43,7 +45,13 @@ _SENSITIVITY_METRICS = (
     "connected",
 )
 # Parameters that change which segment a site can connect to.
-_MATCHING_PARAMETERS = {"supply_temp_offset_k", "max_sink_temp_c", "hx_approach_k", "cooling"}
+_MATCHING_PARAMETERS = {
+    "supply_temp_offset_k",
+    "max_sink_temp_c",
+    "hx_approach_k",
+    "cooling",
+    "network_grouping",
+}
 
 
 def _config_change(param, value):
@@ -80,8 +88,9 @@ def sensitivity(
     Parameters
     ----------
     data_centres, network, heat_demand, buildings, streets, readings, config
-        As for :func:`~geoenergy.heat.compute.analyse` (demand only feeds ``heat_demand_within_*``,
-        which the sensitivity does not report, so it may be omitted).
+        As for :func:`~geoenergy.heat.compute.analyse`. Without ``heat_demand``
+        or ``buildings`` the networks' demand is unknown and used heat is only
+        bounded by the season (see :mod:`geoenergy.heat.balance`).
     ranges : dict, optional
         ``{parameter: [values]}``; default :data:`SENSITIVITY_PARAMETERS`.
         Any :class:`HeatConfig` field may be given, plus ``heating_season``.
@@ -110,8 +119,15 @@ def sensitivity(
     missing = [m for m in metrics if m not in OUTPUT_COLUMNS]
     if missing:
         raise ConfigError(f"sensitivity: unknown metric(s) {missing}; see OUTPUT_COLUMNS.")
+    demand = {"heat_demand": heat_demand, "buildings": buildings}
     base = analyse(
-        data_centres, network, streets=streets, readings=readings, config=cfg, density_grid=False
+        data_centres,
+        network,
+        streets=streets,
+        readings=readings,
+        config=cfg,
+        density_grid=False,
+        **demand,
     )
     base_con = _connections_from(base)
     base_values = {
@@ -133,6 +149,7 @@ def sensitivity(
                 config=run_cfg,
                 density_grid=False,
                 _connections=reuse,
+                **demand,
             )
             part = pd.DataFrame(res.sites[["name", *metrics]])
             v = tuple(value) if isinstance(value, list) else value

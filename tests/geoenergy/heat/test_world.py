@@ -155,3 +155,34 @@ def test_beijing_season_only_uses_far_less(nordic_weather):
     nordic, _ = _case(10.0, 5_000_000.0, weather=nordic_weather)
     ratio = beijing["used_heat_mwh_th_per_yr"] / nordic["used_heat_mwh_th_per_yr"]
     assert 0.30 <= ratio <= 0.36
+
+
+def test_sensitivity_sees_the_demand():
+    # The sweep passes the demand on: more must-run never raises used heat, a year-round
+    # hot-water share on a saturated Beijing network never lowers it.
+    from geoenergy.heat import sensitivity
+
+    net = gpd.GeoDataFrame(
+        {"kind": ["secondary"], "supply_temp_c": [70.0], "return_temp_c": [45.0]},
+        geometry=[LineString([(X0 - 2000, Y0), (X0 + 2000, Y0)])],
+        crs=CRS,
+    )
+    demand = gpd.GeoDataFrame(
+        {"demand_mwh": [5000.0]}, geometry=[box(X0 - 1000, Y0 - 400, X0 + 1000, Y0 - 100)], crs=CRS
+    )
+    dc = gpd.GeoDataFrame(
+        {"name": ["DC"], "cooling": ["air"], "it_load_mw": [20.0], "pue": [1.2]},
+        geometry=[Point(X0, Y0 + 300)],
+        crs=CRS,
+    )
+    out = sensitivity(
+        dc,
+        net,
+        heat_demand=demand,
+        ranges={"must_run_share": [0.0, 0.4], "dhw_share": [0.0, 0.3]},
+        config=HeatConfig(metric_crs=CRS),
+    )
+    used = out.set_index(["parameter", "value"])["usable_heat_mwh_th_per_yr"]
+    assert used[("must_run_share", "0.4")] == pytest.approx(0.6 * used[("must_run_share", "0.0")])
+    assert used[("must_run_share", "0.0")] == pytest.approx(5000.0)
+    assert used[("dhw_share", "0.3")] <= 5000.0 + 1e-6
