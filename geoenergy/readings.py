@@ -13,6 +13,10 @@ any point leaves the previous manifest, so readers see either the old or the
 new state, never half of an ingestion; :meth:`ReadingsStore.recover` finishes
 or discards a staged manifest and removes orphaned files.
 
+Every ingestion adds a file per bucket it touches; :func:`compact_readings`
+(``geoenergy db compact``) merges each bucket's files into one, with the
+same reads after.
+
 :func:`open_readings` opens the store as an ``xarray.Dataset`` with dims
 ``("meter", "time")``, one dask chunk per bucket, at native, hourly or daily
 resolution.
@@ -31,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from geoenergy.errors import ConfigError
@@ -174,6 +179,54 @@ class ReadingsStore:
                 f.unlink()
         return outcome
 
+    def compact(self, *, min_files: int = 2) -> dict:
+        """Merge the files of every bucket holding ``min_files`` or more into one.
+
+        Each ingestion adds one file per bucket it touches, so a store fed a
+        day at a time collects thousands of small files that every read must
+        open. The merged file holds the same rows, sorted by meter and time.
+        The new manifest is swapped in atomically, then the old files are
+        removed; a crash before the swap leaves orphans that
+        :meth:`recover` removes. Call it under :meth:`lock`, after
+        :meth:`recover` (see :func:`compact_readings`); a reader that opened
+        the old manifest before the swap may have to read again.
+
+        Returns
+        -------
+        dict
+            ``buckets`` compacted, ``files_before`` and ``files_after`` (whole
+            store), ``rows`` rewritten.
+        """
+        m = self.manifest()
+        files = {k: list(v) for k, v in m["files"].items()}
+        before = sum(len(v) for v in files.values())
+        token = "c" + self.new_token()
+        old: list[Path] = []
+        n_buckets = n_rows = 0
+        for key, names in sorted(files.items()):
+            if len(names) < min_files:
+                continue
+            table = pa.concat_tables([pq.read_table(self.path / n, schema=SCHEMA) for n in names])
+            order = pc.sort_indices(
+                table, sort_keys=[("meter_id", "ascending"), ("timestamp", "ascending")]
+            )
+            files[key] = [self.write_bucket_file(int(key), token, table.take(order))]
+            old.extend(self.path / n for n in names)
+            n_buckets += 1
+            n_rows += table.num_rows
+        if n_buckets:
+            nxt = {**m, "version": m["version"] + 1, "files": dict(sorted(files.items()))}
+            nxt["compacted"] = token
+            _write_json_atomic(self.path / MANIFEST, nxt)
+            for f in old:
+                f.unlink(missing_ok=True)
+        return {
+            "buckets": n_buckets,
+            "files_before": before,
+            "files_after": sum(len(v) for v in files.values()),
+            "rows": n_rows,
+        }
+
     # -- reading --------------------------------------------------------------------
     def read_bucket(
         self,
@@ -259,6 +312,24 @@ def token_committed(store) -> Callable[[str], bool]:
             return any((o or {}).get("token") == token for o in rows)
 
     return is_committed
+
+
+def compact_readings(ws, *, min_files: int = 2) -> dict:
+    """Compact the workspace's readings store: one file per bucket (reads unchanged).
+
+    Takes the writer lock (no ingestion runs meanwhile) and first finishes or
+    discards an interrupted ingestion. See :meth:`ReadingsStore.compact`.
+
+    Parameters
+    ----------
+    ws : geoenergy.config.Workspace
+    min_files : int, default 2
+        Compact a bucket only when it holds at least this many files.
+    """
+    rs = ws.readings
+    with rs.lock():
+        rs.recover(token_committed(ws.store))
+        return rs.compact(min_files=min_files)
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:

@@ -1,4 +1,4 @@
-"""``geoenergy db``: the relational store's schema migrations."""
+"""``geoenergy db``: the relational store's schema migrations; compaction of the readings store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import typer
 from geoenergy.cli._common import console, open_workspace
 
 db_app = typer.Typer(
-    help="The relational store: schema migrations.", no_args_is_help=True, rich_markup_mode=None
+    help="The stores: schema migrations, readings compaction.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -34,4 +36,17 @@ def db_current():
     console.print(
         f"Store {redact_url(ws.db_url)}: schema {current_revision(ws.db_url) or 'empty'}; "
         f"this GeoEnergy needs {head_revision()}."
+    )
+
+
+@db_app.command("compact")
+def db_compact():
+    """Merge the readings store's small files, one per bucket (reads are unchanged)."""
+    from geoenergy.readings import compact_readings
+
+    ws = open_workspace()
+    res = compact_readings(ws)
+    console.print(
+        f"Readings store {ws.readings_path}: {res['files_before']:,} files -> "
+        f"{res['files_after']:,} ({res['buckets']:,} bucket(s) merged, {res['rows']:,} rows)."
     )

@@ -18,6 +18,7 @@ from geoenergy.readings import (
     SCHEMA,
     ReadingsStore,
     bucket_of,
+    compact_readings,
     open_readings,
 )
 from geoenergy.store import upgrade
@@ -290,3 +291,44 @@ def test_one_writer_at_a_time(tmp_path):
         pass
     with other.lock():  # released
         pass
+
+
+# -- compaction -------------------------------------------------------------------------
+
+
+def test_compact_keeps_reads_identical(tmp_path):
+    ws = Workspace.create(tmp_path / "ws", readings_buckets=2)
+    upgrade(ws.db_url)
+    (tmp_path / "reg.csv").write_text(REGISTRY, encoding="utf-8")
+    ingest_registry(ws, tmp_path / "reg.csv")
+    df = _fixture_frame()
+    df = df.assign(timestamp=df["timestamp"].dt.strftime("%Y-%m-%d %H:%M"))
+    parts = np.array_split(np.arange(len(df)), 3)  # three ingestions, three files per bucket
+    for i, rows in enumerate(parts):
+        df.iloc[rows].to_csv(tmp_path / f"r{i}.csv", index=False)
+        ingest_readings(ws, tmp_path / f"r{i}.csv")
+    rs = ws.readings
+    n_before = sum(len(v) for v in rs.files().values())
+    hourly = open_readings(ws, resolution="hourly").kwh.values
+    daily = open_readings(ws, resolution="daily").kwh.values
+
+    def stored():
+        frames = [rs.read_bucket(b) for b in range(rs.n_buckets)]
+        return pd.concat(frames).sort_values(["meter_id", "timestamp"], ignore_index=True)
+
+    rows_before = stored()
+    res = compact_readings(ws)
+
+    files = rs.files()
+    assert res["files_before"] == n_before > len(files)
+    assert res["files_after"] == len(files) == res["buckets"]
+    assert all(len(v) == 1 for v in files.values())
+    on_disk = sorted(str(p) for p in rs.path.glob("bucket=*/*"))
+    assert on_disk == sorted(str(p) for v in files.values() for p in v)  # old files gone
+    pd.testing.assert_frame_equal(stored(), rows_before)
+    np.testing.assert_array_equal(open_readings(ws, resolution="hourly").kwh.values, hourly)
+    np.testing.assert_array_equal(open_readings(ws, resolution="daily").kwh.values, daily)
+
+    assert compact_readings(ws)["buckets"] == 0  # nothing left to merge
+    again = ingest_readings(ws, tmp_path / "r0.csv", force=True)  # still a duplicate
+    assert (again.n_accepted, again.n_duplicates) == (0, len(parts[0]))
