@@ -584,6 +584,12 @@ def analyse(
     reason = np.where(
         no_demand, "no heat demand in the network's service area (service_area_buffer_m)", reason
     )
+    reason = np.where(
+        (reason == "no usable heat after losses") & cols["in_tree"],
+        "no demand left for it: cheaper heat (merit order) and must-run plants take the "
+        "network's demand",
+        reason,
+    )
     score = ranking.score_heat_per_cost(usable, annual_cost)
     eligible = eligible & np.isfinite(score)
     rank = ranking.rank(score, eligible, tiebreak=np.nan_to_num(route, nan=np.inf))
