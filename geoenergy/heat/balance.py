@@ -44,6 +44,11 @@ __all__ = ["Balance", "balance"]
 
 MONTHS = tuple(range(1, 13))
 
+PERSSON_WERNER_TO_2018 = 1.14
+"""Price index ratio 2007 -> 2018 for the Persson and Werner pipe costs (2007 EUR) [-]:
+the euro-area HICP (Eurostat prc_hicp_aind, 2015 = 100) rose from about 91 to about
+103.6 (recalled, check); ``pipe_cost_escalation`` then takes 2018 to 2024."""
+
 
 @dataclass
 class Balance:
@@ -133,7 +138,7 @@ def _line_cost(peak_mw, dn, count, cfg):
     per = economics.pipe_cost_per_m(
         dn, area=cfg.pipe_area, cny_per_eur=cfg.cny_per_eur, factor=cfg.pipe_cost_factor
     )
-    return per * count * cfg.pipe_cost_escalation
+    return per * count * PERSSON_WERNER_TO_2018 * cfg.pipe_cost_escalation
 
 
 def balance(

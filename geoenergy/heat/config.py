@@ -230,8 +230,10 @@ class HeatConfig:
         (:data:`geoenergy.heat.transmission.HOTMAPS_LINE_COST_EUR_PER_M`),
         escalated by ``pipe_cost_escalation`` and converted with
         ``cny_per_eur``; ``"persson_werner"``: by diameter and ``pipe_area``
-        (2007 EUR, :data:`geoenergy.heat.economics.PIPE_COST_AREAS`), also
-        escalated.
+        (2007 EUR, :data:`geoenergy.heat.economics.PIPE_COST_AREAS`), taken
+        to 2018 by :data:`geoenergy.heat.balance.PERSSON_WERNER_TO_2018` and
+        then escalated alike. A ``pipe_cost_cny_per_m`` table is used as given
+        (give it in 2024 CNY).
     pipe_cost_escalation : float
         Price index ratio from the cost table's price year to the price year
         of the results (2024) [-]. Default 1.21, the euro-area HICP ratio

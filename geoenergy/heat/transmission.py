@@ -163,6 +163,13 @@ def parallel_pipes(heat_mw, delta_t_k, *, max_dp_pa_per_m=100.0, roughness_mm=0.
     )
     q, dt = q.ravel(), dt.ravel()
     flow = q > 0
+    bad = flow & ~(np.isfinite(q) & np.isfinite(dt) & (dt > 0))
+    if bad.any():
+        raise ValueError(
+            "heat_mw must be finite and delta_t_k (supply minus return) a finite number > 0 "
+            f"[K] for every flow; got {q[bad][:3]} MW at {dt[bad][:3]} K. Check the network's "
+            "supply_temp_c and return_temp_c."
+        )
     dn = np.zeros(q.shape, dtype=np.int64)
     count = np.zeros(q.shape, dtype=np.int64)
     largest = max(PIPE_SERIES)
@@ -173,9 +180,10 @@ def parallel_pipes(heat_mw, delta_t_k, *, max_dp_pa_per_m=100.0, roughness_mm=0.
         count[flow] = 1
     # Only flows beyond the largest DN need more than one pipe pair (rare): search those.
     for i in np.flatnonzero(flow & (dn == largest)):
+        # The largest pipe's capacity is linear enough in the flow for a first guess.
         k = 1
         while not _fits(q[i] / k, dt[i], largest, max_dp_pa_per_m, roughness_mm):
-            k += 1
+            k += 1 if k < 64 else k // 8
         d = int(
             pipe_size(q[i] / k, dt[i], max_dp_pa_per_m=max_dp_pa_per_m, roughness_mm=roughness_mm)[
                 0

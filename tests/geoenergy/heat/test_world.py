@@ -14,6 +14,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Point, box
 
 from geoenergy.heat import HeatConfig, analyse
@@ -186,3 +188,56 @@ def test_sensitivity_sees_the_demand():
     assert used[("must_run_share", "0.4")] == pytest.approx(0.6 * used[("must_run_share", "0.0")])
     assert used[("must_run_share", "0.0")] == pytest.approx(5000.0)
     assert used[("dhw_share", "0.3")] <= 5000.0 + 1e-6
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    st.lists(st.floats(0.5, 40.0), min_size=1, max_size=4),
+    st.floats(100.0, 200_000.0),
+    st.floats(0.0, 0.6),
+)
+def test_used_never_exceeds_demand_in_any_hour(it_mw, demand_mwh, must_run):
+    n = len(it_mw)
+    net = gpd.GeoDataFrame(
+        {"kind": ["secondary"], "supply_temp_c": [70.0], "return_temp_c": [45.0]},
+        geometry=[LineString([(X0 - 2000, Y0), (X0 + 2000, Y0)])],
+        crs=CRS,
+    )
+    demand = gpd.GeoDataFrame(
+        {"demand_mwh": [demand_mwh]},
+        geometry=[box(X0 - 1000, Y0 - 400, X0 + 1000, Y0 - 100)],
+        crs=CRS,
+    )
+    dc = gpd.GeoDataFrame(
+        {
+            "name": [f"DC{i}" for i in range(n)],
+            "cooling": ["air", "water", "liquid", "immersion"][:n],
+            "it_load_mw": it_mw,
+            "pue": [1.3] * n,
+        },
+        geometry=[Point(X0 - 1500 + 900 * i, Y0 + 200 + 100 * i) for i in range(n)],
+        crs=CRS,
+    )
+    res = analyse(
+        dc,
+        net,
+        heat_demand=demand,
+        config=HeatConfig(metric_crs=CRS, must_run_share=must_run),
+        density_grid=False,
+    )
+    ds = res.hourly
+    cap = ds["network_demand_mw"].values * (1 - must_run)
+    assert (ds["network_used_mw"].values <= cap * (1 + 1e-5) + 1e-6).all()
+    s = res.sites
+    assert s["used_heat_mwh_th_per_yr"].sum() <= demand_mwh * (1 - must_run) * (1 + 1e-5) + 1e-3
+    assert (s["used_waste_heat_mwh_th_per_yr"] <= s["available_heat_mwh_th_per_yr"] + 1e-6).all()
+    ranked = s[s["rank"].notna()]
+    assert np.isfinite(ranked["score_mwh_per_kcny"]).all()
+
+
+def test_a_supply_curve_raises_the_seasonal_cop():
+    flat, _ = _case(10.0, 5_000_000.0)
+    curve, res = _case(10.0, 5_000_000.0, supply_temp_min_c=50.0)
+    assert curve["heat_pump_cop"] > flat["heat_pump_cop"]
+    cop = res.hourly["cop"].sel(site="DC").values
+    assert np.nanmax(cop) > np.nanmin(cop)  # the COP changes hour by hour
