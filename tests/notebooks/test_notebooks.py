@@ -5,12 +5,19 @@
 * The committed files carry no outputs, execution counts or run metadata (the
   nbstripout check), start with a paragraph on what they are for, and have one
   ``DATA = None`` setting that points them at real data.
-* Their code uses only public names: no ``_private`` imports or attributes.
+* Their code uses only public names: no ``_private`` imports or attributes, and
+  nothing from the CLI (``geoenergy.cli``), not even indirectly.
+* They start from the package's ``sample_workspace()``, not a pasted copy of it.
+* Executed, their outputs load no script from the network (maps carry the package's
+  own Leaflet files), and ``01`` registers a new detector only when it beats the
+  current one on the same hold-out: run again, it registers nothing.
 """
 
 from __future__ import annotations
 
 import ast
+import html
+import re
 import sys
 from pathlib import Path
 
@@ -37,9 +44,24 @@ SAMPLE_ENV = {
 #: What each notebook leaves in the sample workspace (glob under the workspace folder).
 PRODUCES = {
     "01_retrain_mining_detector.ipynb": "models/mining-supervised-*.card.json",
-    "02_explore_waste_heat.ipynb": "heat/heat_scenario.gpkg",
+    "02_explore_waste_heat.ipynb": "heat/heat_scenario*.gpkg",
     "03_mining_hotspots.ipynb": "campaigns/campaign-*.csv",
 }
+
+#: A script or style loaded from the network, in an output (raw or inside an escaped srcdoc).
+REMOTE_SCRIPT = re.compile(
+    r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I
+)
+#: The CDNs folium links by default.
+CDN = re.compile(
+    r"cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com|code\.jquery\.com|unpkg\.com|bootstrapcdn"
+)
+
+#: Appended to each executed notebook: which CLI modules the kernel imported.
+CLI_PROBE = (
+    "import sys\n"
+    "print('CLI modules:', sorted(m for m in sys.modules if m.split('.')[:2] == ['geoenergy', 'cli']))"
+)
 
 #: Cell metadata Jupyter may keep in a committed notebook; everything else is run state.
 CELL_METADATA = {"tags"}
@@ -124,6 +146,52 @@ def test_uses_only_public_names(path):
         assert not bad, f"{path.name} cell {i} uses private names {bad}; use the public API."
 
 
+def cli_imports(source: str) -> list[str]:
+    """Modules of ``geoenergy.cli`` a piece of notebook code imports."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        found += [n for n in names if n.split(".")[:2] == ["geoenergy", "cli"]]
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_imports_nothing_from_the_cli(path):
+    for i, source in _code_cells(path):
+        bad = cli_imports(source)
+        assert not bad, f"{path.name} cell {i} imports {bad}; the library has it, not the CLI."
+
+
+def test_cli_imports_finds_them():
+    assert cli_imports("from geoenergy.cli.heat import write_result") == [
+        "geoenergy.cli.heat",
+        "geoenergy.cli.heat.write_result",
+    ]
+    assert cli_imports("import geoenergy.cli") == ["geoenergy.cli"]
+    assert cli_imports("from geoenergy.heat import write_result\nimport geoenergy") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_starts_from_the_package_sample_workspace(path):
+    import geoenergy.samplecity
+
+    assert callable(geoenergy.samplecity.sample_workspace)
+    sources = [source for _, source in _code_cells(path)]
+    assert any("sample_workspace()" in s for s in sources)
+    assert not any("def sample_workspace" in s for s in sources), "use the package's helper"
+
+
+def test_remote_script_pattern():
+    assert REMOTE_SCRIPT.search('<script src="https://cdn.jsdelivr.net/npm/leaflet.js"></script>')
+    assert REMOTE_SCRIPT.search("<link rel='stylesheet' href='//unpkg.com/x.css'/>")
+    assert not REMOTE_SCRIPT.search("<script>var a = 'https://leafletjs.com';</script>")
+    assert not REMOTE_SCRIPT.search('<a href="https://leafletjs.com">Leaflet</a>')
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
@@ -152,9 +220,42 @@ def run_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("notebooks")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_on_the_sample_city(path, run_dir, monkeypatch):
+def _registered_models(run_dir: Path) -> int:
+    """Detector models registered in the sample workspace (0 before it exists)."""
+    import sqlalchemy as sa
+
+    from geoenergy.config import Workspace
+    from geoenergy.store import DetectorModel
+
+    found = list(run_dir.glob("sample-workspace/*/workspace/store.sqlite"))
+    if not found:
+        return 0
+    ws = Workspace(found[0].parent)
+    try:
+        with ws.store.session() as s:
+            return s.scalar(sa.select(sa.func.count()).select_from(DetectorModel))
+    finally:
+        ws.close()
+
+
+def _outputs(nb) -> str:
+    """Every text an executed notebook shows, HTML unescaped too (maps sit in srcdoc)."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                parts.append(out["text"])
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/") or mime.endswith(("json", "javascript")):
+                    parts.append(value if isinstance(value, str) else str(value))
+            if out.get("output_type") == "error":
+                parts.append("\n".join(out.get("traceback", [])))
+    text = "\n".join(parts)
+    return text + "\n" + html.unescape(text)
+
+
+def _execute(path: Path, run_dir: Path, monkeypatch) -> str:
+    """Run a notebook headless on the small sample city; return its outputs."""
     from nbclient import NotebookClient
 
     for name, value in SAMPLE_ENV.items():
@@ -167,6 +268,7 @@ def test_notebook_runs_on_the_sample_city(path, run_dir, monkeypatch):
     # The kernel must be this environment's Python, not some other python3 kernel.
     check = f"import sys\nassert sys.prefix == {sys.prefix!r}, sys.prefix"
     nb.cells.insert(0, nbformat.v4.new_code_cell(check))
+    nb.cells.append(nbformat.v4.new_code_cell(CLI_PROBE))
     client = NotebookClient(
         nb,
         kernel_name="python3",
@@ -174,5 +276,34 @@ def test_notebook_runs_on_the_sample_city(path, run_dir, monkeypatch):
         resources={"metadata": {"path": str(run_dir)}},  # the kernel's working folder
     )
     client.execute()  # raises CellExecutionError, with the traceback, if a cell raises
+    return _outputs(nb)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_on_the_sample_city(path, run_dir, monkeypatch):
+    before = _registered_models(run_dir)
+    shown = _execute(path, run_dir, monkeypatch)
     produced = list(run_dir.glob(f"sample-workspace/*/workspace/{PRODUCES[path.name]}"))
     assert produced, f"{path.name} ran but wrote no {PRODUCES[path.name]}"
+    assert "CLI modules: []" in shown, f"{path.name} imported the CLI: {shown[-300:]}"
+    remote = REMOTE_SCRIPT.findall(shown) + CDN.findall(shown)
+    assert not remote, f"{path.name} shows something that loads from the network: {remote[:3]}"
+    after = _registered_models(run_dir)
+    if path.name.startswith("01_"):
+        registered = "REGISTERED as" in shown
+        assert registered != ("NOT REGISTERED" in shown), "01 must say whether it registered"
+        assert after == before + int(registered)
+    else:
+        assert after == before, f"{path.name} registered a detector"
+
+
+@pytest.mark.slow
+def test_retraining_again_registers_nothing(run_dir, monkeypatch):
+    """Run after the three above: a second 01 meets a baseline it cannot beat (itself,
+    refitted, or the same unsupervised detector), says so and leaves the registry alone."""
+    path = NOTEBOOK_DIR / EXPECTED[0]
+    before = _registered_models(run_dir)
+    shown = _execute(path, run_dir, monkeypatch)
+    assert "NOT REGISTERED" in shown and "does not beat" in shown
+    assert _registered_models(run_dir) == before
