@@ -155,7 +155,15 @@ def _step_heat(ctx: DemoContext) -> list[str]:
     ctx.results["heat"] = res
     out = ctx.ws.path / "heat"
     paths = write_result(res, out / "heat_opportunities.gpkg", grid=out / "heat_density.nc")
-    return [res.summary(), *(f"wrote {p}" for p in paths)]
+    nets = res.networks.sort_values("demand_mwh_per_yr", ascending=False).head(3)
+    balance = [
+        f"network {nid}: demand in reach {r['demand_mwh_per_yr']:,.0f} MWh/yr, used heat "
+        f"{r['used_heat_mwh_th_per_yr']:,.0f} MWh_th/yr ({r['demand_covered_share']:.0%}), "
+        f"cost of the used heat {r['lcoh_cny_per_mwh']:,.0f} CNY/MWh"
+        for nid, r in nets.iterrows()
+        if r["demand_mwh_per_yr"] > 0
+    ]
+    return [res.summary(), *balance, *(f"wrote {p}" for p in paths)]
 
 
 def _step_publish(ctx: DemoContext) -> list[str]:

@@ -307,7 +307,7 @@ def test_demo_end_to_end(tmp_path):
     assert "200 (200 with readings)" in out
     assert "Done in" in out
     assert "unsupervised detector: precision@20" in out
-    assert "data centres" in out and "usable heat" in out
+    assert "data centres" in out and "used heat" in out  # issue 14: used, not usable
     index = target / "published" / "index.html"
     assert f"Open the published site: {index}" in " ".join(out.split()) or str(index) in out
     assert index.exists() and (target / "published" / "officials.html").exists()
