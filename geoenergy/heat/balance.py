@@ -197,14 +197,17 @@ def balance(
     season = (cfg.heating_season_start, cfg.heating_season_end)
     known_demand = heat_demand is not None or buildings is not None
     if known_demand:
-        annual, _service = network_demand(
-            nets,
-            heat_demand=heat_demand,
-            buildings=None if heat_demand is not None else buildings,
-            intensity_mwh_per_m2=cfg.building_intensity_mwh_per_m2,
-            buffer_m=cfg.service_area_buffer_m,
-            crs=cfg.metric_crs,
-        )
+        try:
+            annual, _service = network_demand(
+                nets,
+                heat_demand=heat_demand,
+                buildings=None if heat_demand is not None else buildings,
+                intensity_mwh_per_m2=cfg.building_intensity_mwh_per_m2,
+                buffer_m=cfg.service_area_buffer_m,
+                crs=cfg.metric_crs,
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         demand_h = hourly_demand(
             annual.to_numpy(),
             t_out,

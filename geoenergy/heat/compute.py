@@ -303,6 +303,14 @@ def _loads(dc, readings, cfg, notes):
     names = dc["name"].astype(str).to_numpy()
     it_decl = _float_column(dc, "it_load_mw")
     pue_decl = _float_column(dc, "pue")
+    bad = ~np.isnan(pue_decl) & ~((pue_decl >= 1.0) & (pue_decl < 5.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ConfigError(
+            f"data centre {names[i]}: pue={pue_decl[i]:g} is not allowed; a PUE is facility "
+            f"over IT energy, a finite number from 1 to 5 (1.3, not 130 %). Fix the "
+            f"data_centres layer's pue column (leave it empty if unknown)."
+        )
     fac_ids = [_clean_id(v) for v in _column(dc, "meter_id")]
     it_ids = [_clean_id(v) for v in _column(dc, "it_meter_id")]
     readings = readings or {}

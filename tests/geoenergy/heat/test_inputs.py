@@ -120,3 +120,22 @@ def test_parallel_pipes_keep_the_velocity_plausible(heat_mw, delta_t):
 def test_a_thousand_megawatts_needs_parallel_pipes():
     dn, count = parallel_pipes(1000.0, 40.0)
     assert dn[0] == 800 and count[0] >= 4
+
+
+@pytest.mark.parametrize("pue", [0.9, 130.0, math.inf])
+def test_implausible_pue_names_the_site(network, pue):
+    with pytest.raises(ConfigError, match=r"DC1: pue=.*from 1 to 5"):
+        analyse(make_sites([(0, 100), (0, 300)], pue=[1.3, pue]), network)
+
+
+def test_bad_demand_polygon_is_a_config_error(network):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from .conftest import X0, Y0
+
+    demand = gpd.GeoDataFrame(
+        {"demand_mwh": [-5.0]}, geometry=[box(X0, Y0 - 200, X0 + 100, Y0 - 100)], crs=CRS
+    )
+    with pytest.raises(ConfigError, match="demand_mwh"):
+        analyse(make_sites([(0, 100)]), network, heat_demand=demand)
