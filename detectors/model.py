@@ -34,6 +34,14 @@ import pandas as pd
 from sklearn.base import clone
 
 from detectors.evaluate import average_precision, evaluate, roc_auc
+from detectors.flagging import (
+    DEFAULT_FDR,
+    PeerNull,
+    SimulatedNull,
+    benjamini_hochberg,
+    expected_precision,
+    posterior_flags,
+)
 from detectors.reasons import explain
 from detectors.rules import RuleDetector
 from detectors.supervised import SupervisedDetector
@@ -65,6 +73,7 @@ RESULT_COLUMNS = (
     "reasons",
     "onset_date",
     "notes",
+    "p_value",
 )
 """Columns of :meth:`MiningModel.score`, in order."""
 
@@ -178,10 +187,14 @@ class MiningModel:
         Registry columns that form peer groups, coarsest first (add
         ``"district"`` or ``"building_use"`` for finer peers).
     threshold : float or None, default None
-        Flag meters with ``score >= threshold`` (score in [0, 1]). None: the
-        detector's own decision (``predict == -1``): the 2 % most unusual
-        training meters for "unsupervised", ``min_points`` for "rule",
-        ``P(mining) > 0.5`` for "supervised"; their scores are 0.5 there.
+        Flag meters with ``score >= threshold`` (score in [0, 1]). None: by
+        false-discovery rate (:mod:`detectors.flagging`): each meter's
+        p-value under its peer group's null, Benjamini-Hochberg within the
+        scored batch at ``fdr``; the "rule" detector keeps its own decision
+        (``min_points``). Every list carries its expected precision
+        (``attrs["flagging"]`` of the scores).
+    fdr : float, default 0.05
+        False-discovery rate of the flagged list when ``threshold`` is None.
     min_days : int, default 14
         Complete days a meter needs to be scored.
     min_group_size : int, default 10
@@ -210,6 +223,7 @@ class MiningModel:
         valley_hours=(23, 7),
         peer_columns=("customer_class",),
         threshold=None,
+        fdr=DEFAULT_FDR,
         min_days=14,
         min_group_size=10,
         top_reasons=3,
@@ -219,6 +233,7 @@ class MiningModel:
         self.valley_hours = valley_hours
         self.peer_columns = peer_columns
         self.threshold = threshold
+        self.fdr = fdr
         self.min_days = min_days
         self.min_group_size = min_group_size
         self.top_reasons = top_reasons
@@ -253,6 +268,12 @@ class MiningModel:
             raise ValueError(
                 f"threshold must be None or a score in (0, 1), got {t!r}; 0.5 flags at the "
                 "detector's own boundary."
+            )
+        f = self.fdr
+        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0.0 < f < 1.0:
+            raise ValueError(
+                f"fdr must be a false-discovery rate in (0, 1), got {f!r}; 0.05 keeps the "
+                "expected share of false flags at 5 %."
             )
         for name in ("min_days", "min_group_size", "top_reasons"):
             v = getattr(self, name)
@@ -402,8 +423,84 @@ class MiningModel:
             d = self.detector_.decision_function(X)
             mad = float(np.median(np.abs(d - np.median(d))))
             self.decision_scale_ = mad * 1.4826 if mad > 0 else float(np.std(d) or 1.0)
+        self.null_ = self._fit_null(X, y)
         self.card = self._card(ds, feats, X, labels, y)
         return self
+
+    def _codes(self, X) -> np.ndarray | None:
+        return X[PEER_COLUMN].to_numpy() if PEER_COLUMN in X.columns else None
+
+    def _null_source(self):
+        """The unsupervised detector whose simulated null gives the p-values, or None."""
+        det = self.detector_
+        if isinstance(det, UnsupervisedDetector):
+            return det
+        if isinstance(det, SupervisedDetector) and isinstance(det.prior_, UnsupervisedDetector):
+            return det.prior_
+        return None
+
+    def _prior_view(self, X):
+        det = self.detector_
+        return det._for_prior(X.to_numpy(float)) if isinstance(det, SupervisedDetector) else X
+
+    def _fit_null(self, X, y):
+        """The null behind the p-values (:mod:`detectors.flagging`)."""
+        src = self._null_source()
+        if src is not None:
+            return SimulatedNull.fit(
+                src, self._prior_view(X), self._codes(X), random_state=self.random_state
+            )
+        return PeerNull.fit(
+            self._statistic(X),
+            self._codes(X),
+            fdr=self.fdr,
+            exclude=None if y is None else (y == 1),
+        )
+
+    def _statistic(self, X) -> np.ndarray:
+        """What the p-values are computed from (higher = more suspicious).
+
+        The unsupervised anomaly (the supervised detector's prior's), else
+        minus the decision function.
+        """
+        src = self._null_source()
+        if src is not None:
+            return -np.asarray(src.score_samples(self._prior_view(X)), dtype=float)
+        return -np.asarray(self.detector_.decision_function(X), dtype=float)
+
+    def _flag(self, X, s) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Flags, p-values and the flagging summary of the scored meters."""
+        det = self.detector_
+        if not hasattr(self, "null_"):  # a model saved before the flagging method
+            p = np.full(len(X), np.nan)
+            flagged = np.asarray(det.predict(X)) == -1
+            return flagged, p, {"method": "detector", "expected_precision": None}
+        p = self.null_.p_values(self._statistic(X), self._codes(X))
+        probabilities = isinstance(det, SupervisedDetector) and not det.fallback_
+        if self.threshold is not None:
+            flagged = s >= self.threshold
+            method = f"score >= {self.threshold:g}"
+        elif isinstance(det, RuleDetector):
+            flagged = np.asarray(det.predict(X)) == -1
+            method = "rule points >= min_points"
+        elif probabilities:
+            flagged = posterior_flags(s, self.fdr)
+            method = f"mean 1 - P(mining) of the list <= {self.fdr:g}"
+        else:
+            flagged = benjamini_hochberg(p, self.fdr)
+            method = f"Benjamini-Hochberg at FDR {self.fdr:g} on peer-group null p-values"
+        if probabilities:
+            prec = float(np.mean(s[flagged])) if flagged.any() else float("nan")
+        else:
+            prec = expected_precision(p, flagged)
+        info = {
+            "method": method,
+            "fdr": self.fdr,
+            "n_scored": len(X),
+            "n_flagged": int(flagged.sum()),
+            "expected_precision": None if not np.isfinite(prec) else round(prec, 4),
+        }
+        return flagged, p, info
 
     def _make_detector(self):
         if not self._builtin():
@@ -467,10 +564,15 @@ class MiningModel:
             of :data:`detectors.features.STATUSES`: ``"ok"`` for a scored
             meter, else why it was not scored, e.g. ``"insufficient_data"``),
             ``reasons`` (str), ``onset_date`` (local date the load stepped
-            up, NaT if none) and ``notes`` (str: features that could not be
+            up, NaT if none), ``notes`` (str: features that could not be
             computed for this meter and why, or the detail of its status;
-            empty when there is none). A meter is scored exactly when its
-            status is ``"ok"``.
+            empty when there is none) and ``p_value`` (how often an ordinary
+            meter of its peer group scores this high, :mod:`detectors.flagging`).
+            A meter is scored exactly when its status is ``"ok"``.
+            ``attrs["flagging"]``: how the list was chosen (``method``,
+            ``fdr``, ``n_scored``, ``n_flagged``) and its
+            ``expected_precision`` (share of the flagged meters expected to
+            host mining; None when nothing is flagged).
         """
         self._check_fitted()
         self._check_tables(ds, registry)
@@ -485,13 +587,13 @@ class MiningModel:
         text = np.array(
             ["not scored: " + t.split(";")[0] for t in feats["status"].astype(str)], dtype=object
         )
+        pval = np.full(n, np.nan)
+        info = {"method": "none scored", "n_scored": 0, "n_flagged": 0}
+        info["expected_precision"] = None
         if len(X):
             s = self.mining_score(X)
             score[ok] = s
-            if self.threshold is None:
-                flagged[ok] = np.asarray(self.detector_.predict(X)) == -1
-            else:
-                flagged[ok] = s >= self.threshold
+            flagged[ok], pval[ok], info = self._flag(X, s)
             text[ok] = self._reasons(X, feats.loc[ok], groups.loc[ok]) if reasons else ""
         out = pd.DataFrame(
             {
@@ -502,6 +604,7 @@ class MiningModel:
                 "reasons": text,
                 "onset_date": feats["onset_date"].to_numpy(),
                 "notes": notes,
+                "p_value": pval,
             }
         )
         # Most suspicious first; equal scores keep the meter order, so ranks are reproducible.
@@ -510,7 +613,9 @@ class MiningModel:
         rank = pd.array(np.arange(1, n + 1), dtype="Int64")
         rank[out["score"].isna().to_numpy()] = pd.NA
         out.insert(2, "rank", rank)
-        return out[list(RESULT_COLUMNS)]
+        out = out[list(RESULT_COLUMNS)]
+        out.attrs["flagging"] = info
+        return out
 
     def _reasons(self, X, feats_ok, groups_ok) -> list[str]:
         if not hasattr(self.detector_, "evidence"):
@@ -616,6 +721,7 @@ class MiningModel:
                 "valley_hours": list(self.valley_hours),
                 "peer_columns": list(self.peer_columns),
                 "threshold": self.threshold,
+                "fdr": self.fdr,
                 "min_days": self.min_days,
                 "min_group_size": self.min_group_size,
             },
@@ -632,6 +738,7 @@ class MiningModel:
                 "features_sha256": _frame_hash(feats),
             },
             "peer_reference": self.peer_reference_.to_dict(),
+            "flagging": self.null_.to_dict(),
             "labels": labelled,
             "evaluation": {"training_labels": self._label_metrics(X, y)} if labelled else {},
         }

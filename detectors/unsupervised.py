@@ -53,7 +53,7 @@ DEFAULT_LOG_SCALE = (
 """Named features compared on a log scale: ratios of two loads, where 4x and 60x
 differ as much as 0.25x and 4x (used when ``log_columns`` is None)."""
 
-DEFAULT_EXCESS = ("level_vs_peer", "base_step_vs_peer")
+DEFAULT_EXCESS = ("level_vs_peer", "base_step_vs_peer", "night_floor_vs_peer")
 """Named features that measure *excess* consumption (used when ``excess`` is None):
 against the peers (``level_vs_peer``) or against the meter's own past (new
 constant power, ``base_step_vs_peer``, which finds rigs added to a factory's
@@ -483,6 +483,57 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         z = np.clip(self._z(X)[:, self.context_], -self.cap, self.cap)
         return np.where(np.isnan(z), 0.0, z)
+
+    def null_anomaly(self, X, n_draws: int = 20_000, random_state=None) -> np.ndarray:
+        """Anomalies of simulated ordinary meters that resemble the rows of ``X``.
+
+        The null behind the flagged list (:mod:`detectors.flagging`). Each
+        feature's robust z-score is, for an ordinary meter, about standard
+        normal (the median and 1.4826 MAD make it so, whatever the share of
+        rigs among the meters); the features are not independent (a vacant
+        home is flat in several ways at once), so the draws keep the rank
+        correlations of the rows' z-scores (a Gaussian copula; Spearman's rho
+        turned into a Pearson correlation by ``2 sin(pi rho / 6)``). The
+        anomaly of each draw is computed as for a meter, gates included; the
+        weather's exoneration is left out, so the null is, if anything, wide.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n_meters, n_features_in_)
+            Meters whose correlations to keep (e.g. one peer group's).
+        n_draws : int, default 20000
+        random_state : int, RandomState or None
+
+        Returns
+        -------
+        ndarray, shape (n_draws,)
+            Anomalies of the simulated meters (minus their ``score_samples``).
+        """
+        from scipy.stats import spearmanr
+        from sklearn.utils import check_random_state
+
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        rng = check_random_state(random_state)
+        gated = self.gates_[self.gates_ >= 0]
+        cols = np.flatnonzero(self.used_ | np.isin(np.arange(self.n_features_in_), gated))
+        Z = np.clip(np.nan_to_num(self._z(X)[:, cols]), -self.cap, self.cap)
+        R = np.eye(len(cols))
+        if len(cols) > 1 and len(X) > 2:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rho = np.atleast_2d(spearmanr(Z).statistic)
+            R = np.nan_to_num(2.0 * np.sin(np.pi * rho / 6.0))
+            np.fill_diagonal(R, 1.0)
+            w, V = np.linalg.eigh(R)  # nearest positive semi-definite matrix
+            R = (V * np.clip(w, 1e-9, None)) @ V.T
+        z = np.zeros((int(n_draws), self.n_features_in_))
+        z[:, cols] = rng.multivariate_normal(np.zeros(len(cols)), R, size=int(n_draws))
+        e = self._signed(z)
+        if not self.excess_.any():
+            return e[:, self.used_].sum(axis=1)
+        excess = np.maximum(e[:, self.excess_], 0.0).sum(axis=1)
+        shape = e[:, self.used_ & ~self.excess_].sum(axis=1)
+        return np.sqrt(excess * np.maximum(shape, 0.0))
 
     def score_samples(self, X) -> np.ndarray:
         """Normality of each meter: minus the anomaly (higher = more normal)."""

@@ -79,6 +79,9 @@ class DetectionResult:
     run_id: int | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    flagging: dict = field(default_factory=dict)
+    """How the flagged list was chosen and its ``expected_precision`` (share of the
+    flagged meters expected to host mining), from :meth:`MiningModel.score`."""
 
     @property
     def n_flagged(self) -> int:
@@ -384,6 +387,7 @@ def run_detection(
         model.fit(ds, registry, weather)
         notes.append(f"fitted the {model.detector} detector on {ds.sizes['meter']:,} meters")
     scores = model.score(ds, registry, weather)
+    flagging = dict(scores.attrs.get("flagging", {}))
     ctx = pd.DataFrame(context.drop(columns=context.geometry.name))
     scores = scores.merge(
         ctx[["meter_id", "customer_class", "district", "building_use", "peer_group"]],
@@ -402,7 +406,7 @@ def run_detection(
         for m in ids
     }
     scores["hotspot"] = scores["meter_id"].map(member).astype("Int64")
-    result = DetectionResult(scores, hotspots, model, notes=notes)
+    result = DetectionResult(scores, hotspots, model, notes=notes, flagging=flagging)
     if save:
         result.run_id = _save_run(
             store,
@@ -424,6 +428,8 @@ def _save_run(store, result, *, detector, started, ds, params, actor) -> int:
 
     model, scores = result.model, result.scores
     card = _jsonable(model.card)
+    # The run's flagged list and its expected precision, for the review app.
+    card["flagged_list"] = _jsonable(result.flagging)
     times = pd.DatetimeIndex(ds["time"].values).tz_localize("UTC")
     with store.session() as s:
         run = DetectionRun(

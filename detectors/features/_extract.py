@@ -8,7 +8,7 @@ the :data:`~detectors.features.FEATURES` columns in registry order, the
 peer level (:mod:`detectors.features._peers`), the ``status`` texts with
 the features a meter could not have and why, and the onset date. A meter's
 features never depend on the other meters of the batch, except
-``level_vs_peer`` and ``base_step_vs_peer`` when no
+``level_vs_peer``, ``base_step_vs_peer`` and ``night_floor_vs_peer`` when no
 :class:`~detectors.features.PeerReference` is given (the peer medians are
 then taken from the batch itself).
 """
@@ -244,6 +244,9 @@ def _assemble(out, meter_ids, cal, groups, ref, min_group_size, contracted, min_
         feats[:, fcol["base_step_vs_peer"]] = np.where(
             median > 0, out[:, col["_base_step_kw"]] / median, np.nan
         )
+        feats[:, fcol["night_floor_vs_peer"]] = np.where(
+            median > 0, out[:, col["_night_floor_kw"]] / median, np.nan
+        )
 
     # features a status does not keep
     for st, keep in _ONLY.items():
@@ -297,4 +300,5 @@ _NAN_REASONS = {
     "intermittency": "needs 7 pairs of consecutive complete days",
     "night_day_ratio": "no complete day",
     "darkness_corr": "needs 7 complete days",
+    "night_floor_vs_peer": "peer median is 0 or unknown",
 }

@@ -58,6 +58,7 @@ HOURLY_FEATURES = (
     "daily_periodicity",
     "base_step_ratio",
     "base_step_vs_peer",  # needs the peer level: filled in by detectors.features._extract
+    "night_floor_vs_peer",  # likewise
 )
 DAILY_FEATURES = (
     "mean_kw",
@@ -82,6 +83,7 @@ COLUMNS = (
     "_n_negative",
     "_onset_day",
     "_base_step_kw",
+    "_night_floor_kw",
 )
 """Columns of :func:`block_features`: the features it computes plus bookkeeping."""
 

@@ -2,8 +2,10 @@
 
 The features of the *level* family, from the hourly layout
 ``(meters, days, 24)``: ``load_factor`` (mean over peak),
-``base_load_ratio`` (the day's lowest hour over the mean) and
-``plateau_share`` (hours near the meter's upper level). A rig runs at
+``base_load_ratio`` (the day's lowest hour over the mean),
+``plateau_share`` (hours near the meter's upper level) and the night floor
+(the lowest night hour, which :mod:`detectors.features._extract` turns into
+``night_floor_vs_peer``). A rig runs at
 constant power around the clock, so it lifts all three towards 1; see
 :data:`detectors.features.FEATURES` for why each separates mining from the
 confounders. ``mean_kw`` itself is computed by the kernel
@@ -16,9 +18,15 @@ from __future__ import annotations
 import numpy as np
 
 from detectors.features._reduce import day_min, sorted_quantile
+from detectors.features._regimes import upward_split_medians
 
 PLATEAU_QUANTILE, PLATEAU_BAND = 0.9, 0.8
 """``plateau_share``: hours at or above 80 % of the 90th-percentile hourly load."""
+
+NIGHT_FLOOR_HOURS = (0, 5)
+"""Local hours ``[start, end)`` whose lowest load is the night floor (``night_floor_vs_peer``):
+inside the valley tariff, when a home's appliances are off and a rig, 24/7 or valley-only,
+still runs."""
 
 
 def level_features(xh, x3, day_ok, mean_kw, n_h, res):
@@ -61,4 +69,14 @@ def level_features(xh, x3, day_ok, mean_kw, n_h, res):
     upper = sorted_quantile(np.sort(xh.astype(np.float32), axis=1), n_h, PLATEAU_QUANTILE)
     at_top = np.count_nonzero(xh >= (PLATEAU_BAND * upper)[:, None], axis=1)
     res["plateau_share"] = np.where(upper > 0, at_top / n_h, np.where(n_h > 0, 0.0, np.nan))
+
+    # night floor: the median over complete days of the lowest night hour [kW], of
+    # the days after the best upward split of it when there is one (the meter's
+    # latest regime: a rig switched on partway); the median keeps the off days of a
+    # price-driven rig (10-20 %) from setting it
+    a, b = NIGHT_FLOOR_HOURS
+    nmin = np.where(day_ok, day_min(x3[:, :, a:b]), np.nan)
+    overall = sorted_quantile(np.sort(nmin, axis=1), day_ok.sum(axis=1), 0.5)
+    found, _before, after, _ = upward_split_medians(nmin)
+    res["_night_floor_kw"] = np.where(found, np.fmax(after, overall), overall)
     return peak, low, dmin

@@ -134,12 +134,43 @@ def base_step(dmin, energy, ok) -> np.ndarray:
     before-median is floored at 1 % of the mean load so a load off at night
     stays finite. 1 when there is no upward split, NaN with too few days.
     """
+    n_days = dmin.shape[1]
+    found, before, after, enough = upward_split_medians(dmin)
+    if n_days < 2 * MIN_SEGMENT_DAYS:
+        return np.where(enough, 1.0, np.nan), np.where(enough, 0.0, np.nan)
+    mean_kw = np.where(ok, energy, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1) / 24.0
+    ratio = after / np.maximum(before, 0.01 * mean_kw)
+    up = found & (ratio > 1.0)
+    return (
+        np.where(enough, np.where(up, ratio, 1.0), np.nan),
+        np.where(enough, np.where(up, after - before, 0.0), np.nan),
+    )
+
+
+def upward_split_medians(dmin):
+    """Best upward least-squares split of a daily series, and the medians either side.
+
+    Parameters
+    ----------
+    dmin : ndarray, shape (meters, days)
+        A daily value (e.g. the lowest hour [kW]), NaN on incomplete days.
+
+    Returns
+    -------
+    found : ndarray of bool
+        Whether an upward split with ``_step_segment`` days each side exists.
+    before, after : ndarray
+        Medians before and after it (NaN without a split or too few days).
+    enough : ndarray of bool
+        At least ``2 * MIN_SEGMENT_DAYS`` valid days.
+    """
     valid = ~np.isnan(dmin)
     n_valid = valid.sum(axis=1)
     m, n_days = dmin.shape
     enough = n_valid >= 2 * MIN_SEGMENT_DAYS
     if n_days < 2 * MIN_SEGMENT_DAYS:
-        return np.where(enough, 1.0, np.nan), np.where(enough, 0.0, np.nan)
+        nan = np.full(m, np.nan)
+        return np.zeros(m, dtype=bool), nan, nan, enough
     d0 = np.where(valid, dmin, 0.0)
     c = np.cumsum(valid, axis=1)
     s = np.cumsum(d0, axis=1)
@@ -158,13 +189,7 @@ def base_step(dmin, energy, ok) -> np.ndarray:
     hi = np.sort(np.where(late, dmin, np.nan), axis=1)
     before = sorted_quantile(lo, (valid & ~late).sum(axis=1), 0.5)
     after = sorted_quantile(hi, (valid & late).sum(axis=1), 0.5)
-    mean_kw = np.where(ok, energy, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1) / 24.0
-    ratio = after / np.maximum(before, 0.01 * mean_kw)
-    up = found & (ratio > 1.0)
-    return (
-        np.where(enough, np.where(up, ratio, 1.0), np.nan),
-        np.where(enough, np.where(up, after - before, 0.0), np.nan),
-    )
+    return found, before, after, enough
 
 
 def refine_onset(onset, xh, ok, before, after, daily_row) -> np.ndarray:

@@ -137,6 +137,24 @@ _F = [
         "base load {value:.0%} of the mean load",
     ),
     Feature(
+        "night_floor_vs_peer",
+        "1",
+        "The night floor [kW] divided by the median mean_kw of the meter's peer group (as "
+        "level_vs_peer): the median over complete days of the lowest hourly load between "
+        "00:00 and 05:00 local, taken over the days after the best upward least-squares "
+        "split of that nightly minimum when it is higher there (at least 7-14 complete days "
+        "each side, as base_step_ratio), so a rig switched on partway counts at its level.",
+        "A rig adds its kilowatts to every night hour, around the clock or only in the "
+        "valley tariff, and keeps doing so on most days even when it is switched off on "
+        "some; a home's night floor is its fridge and standby, a fraction of what a peer "
+        "uses on average, and a large household is large by day, not at 03:00. Night storage "
+        "heating lifts the floor too, but with the cold and the season (valley_night_cv, "
+        "temperature_sensitivity). Measures excess power like level_vs_peer, without the "
+        "daytime load that hides a rig among large homes.",
+        "high",
+        "a night floor of {value:.1f}x the median load of its {peer} peers",
+    ),
+    Feature(
         "plateau_share",
         "1",
         "Share of valid hours whose load is at least 80 % of the meter's 90th-percentile "

@@ -80,7 +80,8 @@ def summary_line(res) -> str:
 
     A meter is scored when it has a score; its ``status`` is then ``"ok"``
     (features that could not be computed are listed in ``notes`` and do not
-    make it "not scored").
+    make it "not scored"). The flagged list is followed by its expected
+    precision (:mod:`detectors.flagging`).
     """
     s = res.scores
     n_scored = int(s["score"].notna().sum())
@@ -89,9 +90,12 @@ def summary_line(res) -> str:
     if n_not:
         counts = s.loc[s["score"].isna(), "status"].astype(str).value_counts()
         why = " (" + ", ".join(f"{k}: {v:,}" for k, v in counts.items()) + ")"
+    prec = (getattr(res, "flagging", None) or {}).get("expected_precision")
+    expect = "" if prec is None else f" (expected precision {prec:.0%})"
     return (
         f"Scored {n_scored:,} of {len(s):,} meters; {n_not:,} not scored{why}; "
-        f"flagged {res.n_flagged:,}; {len(res.hotspots):,} hotspot(s); {res.seconds:.1f} s."
+        f"flagged {res.n_flagged:,}{expect}; {len(res.hotspots):,} hotspot(s); "
+        f"{res.seconds:.1f} s."
     )
 
 
@@ -147,6 +151,7 @@ def detect(
         "peer_group",
         "hotspot",
         "notes",
+        "p_value",
     ]
     table = res.scores[cols + extra]
     if out is not None:

@@ -47,6 +47,7 @@ def test_score_table(pop, unsupervised):
         "reasons",
         "onset_date",
         "notes",
+        "p_value",
     ]
     assert len(r) == 150 and r["meter_id"].is_unique
     ok = r["status"].str.startswith("ok")

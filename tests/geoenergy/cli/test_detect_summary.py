@@ -23,3 +23,19 @@ def test_detect_without_contracted_power_scores_every_meter(city, tmp_path, caps
     assert f"Scored {n:,} of {len(df):,} meters" in text
     assert set(df["status"]) <= {"ok", "insufficient_data", "no_data", "zero_load"}
     assert "notes" in df.columns
+
+
+def test_detect_stores_the_flagged_lists_expected_precision(city_ws, capsys):
+    import sqlalchemy as sa
+
+    from geoenergy.store import DetectionRun, Store
+
+    assert main(["-w", str(city_ws.path), "detect", "--detector", "unsupervised"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "expected precision" in text
+    with Store.for_workspace(city_ws).session() as s:
+        run = s.execute(sa.select(DetectionRun).order_by(DetectionRun.id.desc())).scalars().first()
+        listed = run.model_card["flagged_list"]
+    assert listed["n_flagged"] == run.n_flagged
+    assert 0.0 < listed["expected_precision"] <= 1.0
+    assert "Benjamini-Hochberg" in listed["method"]

@@ -1,0 +1,111 @@
+"""The flagged list: Benjamini-Hochberg, posterior lists, expected precision, the nulls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detectors.flagging import (
+    PeerNull,
+    SimulatedNull,
+    benjamini_hochberg,
+    expected_precision,
+    posterior_flags,
+)
+from detectors.unsupervised import UnsupervisedDetector
+
+
+def test_benjamini_hochberg_by_hand():
+    # m = 5, fdr 0.1: thresholds 0.02, 0.04, 0.06, 0.08, 0.10. Sorted p: 0.001, 0.03,
+    # 0.05, 0.2, 0.9 -> the third (0.05 <= 0.06) is the last under its line.
+    p = [0.2, 0.001, 0.05, 0.9, 0.03]
+    assert benjamini_hochberg(p, 0.1).tolist() == [False, True, True, False, True]
+    # A NaN is not tested and never flagged; it does not count in m.
+    assert benjamini_hochberg([0.01, np.nan], 0.05).tolist() == [True, False]
+    assert not benjamini_hochberg([0.5, 0.6], 0.05).any()
+    with pytest.raises(ValueError, match=r"fdr must be a false-discovery rate in \(0, 1\)"):
+        benjamini_hochberg(p, 1.5)
+
+
+def test_posterior_flags_keep_the_mean_false_share_within_the_rate():
+    # Sorted: 0.99, 0.95, 0.9, 0.5, 0.2: mean 1 - P = 0.01, 0.03, 0.053, 0.165, ...
+    prob = [0.99, 0.2, 0.95, 0.9, 0.5]
+    assert posterior_flags(prob, 0.1).tolist() == [True, False, True, True, False]
+    assert posterior_flags(prob, 0.02).tolist() == [True, False, False, False, False]
+    assert not posterior_flags([0.3, np.nan], 0.1).any()
+
+
+def test_expected_precision_is_storeys_estimate():
+    # m = 4 scored, pi0 = #{p > 0.5} / 2 = 1, two flagged with p_max 0.01:
+    # FDR = 1 * 4 * 0.01 / 2 = 0.02.
+    p = np.array([0.001, 0.01, 0.7, 0.9])
+    assert expected_precision(p, [True, True, False, False]) == pytest.approx(0.98)
+    assert np.isnan(expected_precision(p, [False] * 4))
+
+
+def test_simulated_null_flags_rigs_among_a_fifth_of_them():
+    # 200 ordinary meters (standard normal features) and 40 rigs (+6 sd on every
+    # feature): a null fitted on the training scores would learn the rigs as normal;
+    # the simulated one keeps them rare.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 6))
+    X[200:] += 6.0
+    det = UnsupervisedDetector(min_group_size=10).fit(X)
+    null = SimulatedNull.fit(det, X, random_state=0)
+    t = -det.score_samples(X)
+    p = null.p_values(t)
+    flagged = benjamini_hochberg(p, 0.05)
+    assert flagged[200:].mean() >= 0.9
+    assert flagged[:200].mean() <= 0.02
+    # p-values are monotone in the anomaly and never depend on the batch.
+    order = np.argsort(t)
+    assert (np.diff(p[order]) <= 1e-12).all()
+    np.testing.assert_array_equal(null.p_values(t[:10]), p[:10])
+    assert null.p_values(np.array([t.min() - 100.0]))[0] == 1.0
+
+
+def test_peer_null_is_per_group_and_excludes_known_miners():
+    rng = np.random.default_rng(1)
+    t = np.r_[rng.exponential(1.0, 100), rng.exponential(5.0, 100)]
+    codes = np.r_[np.zeros(100, int), np.ones(100, int)]
+    null = PeerNull.fit(t, codes)
+    assert null.beta[0] < null.beta[1]  # the second group is wider
+    p = null.p_values(np.array([8.0, 8.0]), np.array([0, 1]))
+    assert p[0] < p[1]
+    assert null.p_values(np.array([8.0]), np.array([7]))[0] == pytest.approx(
+        null.p_values(np.array([8.0]))[0]
+    )  # an unseen group uses the pooled null
+    d = null.to_dict()
+    assert 90 <= d["n"][0] <= 100 and "beta" in d
+
+
+def test_mining_model_reports_the_lists_expected_precision():
+    geo = pytest.importorskip("geoenergy.samplecity")
+    pop = geo.generate_population(n_meters=150, start="2023-11-01", end="2023-12-11", seed=7)
+    from detectors.model import MiningModel
+
+    m = MiningModel("unsupervised").fit(pop.readings, pop.registry, weather=pop.weather)
+    r = m.score(pop.readings, pop.registry, weather=pop.weather, reasons=False)
+    info = r.attrs["flagging"]
+    assert info["n_flagged"] == r["flagged"].sum() >= 1
+    assert 0.5 <= info["expected_precision"] <= 1.0
+    assert "Benjamini-Hochberg" in info["method"]
+    ok = r["score"].notna()
+    assert r.loc[ok, "p_value"].between(0, 1).all()
+    # The flagged list holds the smallest p-values.
+    assert r.loc[r["flagged"], "p_value"].max() <= r.loc[ok & ~r["flagged"], "p_value"].min()
+    assert m.card["flagging"]["method"].startswith("simulated null")
+    # 150 meters over 40 days: the flagged rigs come first, then confounders that are
+    # as unusual among their few peers (24-hour shops, continuous processes).
+    truth = pop.truth.set_index("meter_id").loc[r.loc[r["flagged"], "meter_id"], "is_mining"]
+    assert truth.iloc[:5].all() and truth.mean() >= 0.5
+    # A stricter rate gives a list no longer than the default one.
+    strict = MiningModel("unsupervised", fdr=0.001).fit(
+        pop.readings, pop.registry, weather=pop.weather
+    )
+    rs = strict.score(pop.readings, pop.registry, weather=pop.weather, reasons=False)
+    assert rs["flagged"].sum() <= r["flagged"].sum()
+    with pytest.raises(ValueError, match="fdr must be a false-discovery rate"):
+        MiningModel("unsupervised", fdr=0).fit(pop.readings, pop.registry)
+    assert isinstance(r, pd.DataFrame)
