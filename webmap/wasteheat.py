@@ -258,6 +258,18 @@ def wasteheat_map(
                 layer=layer,
             ),
         )
+        if "available_heat_mwh_th_per_yr" in dc.columns:
+            used = _used_layer(dc)
+            m.add_child(used)
+            legend.insert(
+                1,
+                LegendSection(
+                    "Data centres: used heat",
+                    items=[("#641e16", "heat the network uses (same scale)", "dot")],
+                    note="The dark disc inside each circle: used against available heat.",
+                    layer=used,
+                ),
+            )
     Fullscreen(position="topleft").add_to(m)
     MeasureControl(
         position="topleft",
@@ -338,6 +350,25 @@ def _data_centre_layer(dc: gpd.GeoDataFrame, temp: Gradient) -> FeatureLayer:
         ],
         tooltip_fields=[1],
         name="Data centres: recoverable heat",
+    )
+
+
+def _used_layer(dc: gpd.GeoDataFrame) -> FeatureLayer:
+    """Discs sized by the used heat on the recoverable-heat circles' scale (not clickable)."""
+    used_mw = pd.to_numeric(dc["usable_heat_mwh_th"], errors="coerce").fillna(0) / 8760.0
+    # 4 sqrt(MW) [px]: the recoverable-heat circles' scale without their 5 px floor.
+    radius = np.clip(4 * np.sqrt(used_mw.clip(lower=0).to_numpy()), 0, 30)
+    style = {"stroke": False, "fillColor": "#641e16", "fillOpacity": 0.85}
+    return FeatureLayer(
+        dc.geometry,
+        styles=[style],
+        style_index=[0] * len(dc),
+        radius_px=radius,
+        titles=dc["name"].tolist(),
+        popup=False,
+        tooltip_fields=None,
+        interactive=False,
+        name="Data centres: used heat",
     )
 
 

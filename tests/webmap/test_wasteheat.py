@@ -151,3 +151,6 @@ def test_data_centre_popup_sets_used_beside_available(heat_centres):
     assert row["Available heat"] == "120,000 MWh_th/yr"
     assert row["Used heat"] == "60,000 MWh_th/yr (50% of available)"
     assert "Used heat" in m.summary
+    # A dark disc per site on the same scale: 60,000 MWh/yr = 6.85 MW -> 4 sqrt(6.85) = 10 px.
+    used = json.loads(feats["Data centres: used heat"].data_json)["features"]
+    assert used[0]["properties"]["pr"] == pytest.approx(10.5, abs=0.6)
