@@ -159,7 +159,8 @@ class Classes:
         breaks: list[float] = [1.0] if zero and pos.size else []
         if pos.size:
             lo, hi = float(pos.min()), float(pos.max())
-            k = max(1, n - (1 if zero else 0))
+            # No more classes than distinct counts (no legend row for nothing).
+            k = max(1, min(n - (1 if zero else 0), len(np.unique(pos))))
             raw = np.ceil(np.linspace(lo, hi + 1, k + 1)[1:-1])  # integer class edges
             breaks += sorted({float(b) for b in raw if lo < b <= hi})
         n_pos = len(breaks) + 1 - (1 if zero and pos.size else 0)

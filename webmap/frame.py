@@ -631,6 +631,13 @@ class _LayerControl(folium.LayerControl):
             {position: "topright", autoZIndex: true,
              collapsed: window.matchMedia({{ this.small|tojson }}).matches}
         ).addTo({{ this._parent.get_name() }});
+        (function (c) {
+            webmap.layerControl = c;
+            if (!c.options.collapsed) { return; }
+            // On a phone a tap opens it and a tap on the map folds it; the mouse
+            // events a touch screen makes up would open and fold it at random.
+            L.DomEvent.off(c.getContainer(), {mouseenter: c._expandSafely, mouseleave: c.collapse}, c);
+        })({{ this.get_name() }});
         {% endmacro %}
         """
     )

@@ -9,7 +9,10 @@ fail (:class:`webmap.assets.OfflineAssetError`).
 
 The enforcement map shows addresses. It is published only with
 ``include_enforcement=True``; otherwise it is neither written nor linked,
-and a copy left by an earlier run is removed.
+and a copy left by an earlier run is removed. Even then ``index.html``
+does not list it: restricted maps are listed in a separate page
+(:data:`RESTRICTED_INDEX`) and in the manifest, which the review app serves
+to enforcement roles only. Times are shown with their time zone.
 """
 
 from __future__ import annotations
@@ -38,6 +41,16 @@ from webmap.wasteheat import wasteheat_map
 
 MANIFEST = ".webmap-site.json"
 """File listing what a publication wrote; marks a folder as a published site."""
+
+RESTRICTED_INDEX = "enforcement-index"
+"""Page listing every map, restricted ones included (``<name>.html``).
+
+``index.html`` lists only the maps without personal data, so a reader
+without access never sees a restricted map's card or a link to it; the
+restricted cards are in this page and in the manifest (``"restricted_cards"``).
+Its name starts with ``enforcement`` so the review app serves it to
+enforcement roles only (:data:`geoenergy.web.published.MAP_RULES`).
+"""
 
 PERSONAL_COLUMNS = ("address", "meter_id", "customer_name", "phone", "contact")
 """Columns that identify a customer; downloads holding any of them are refused."""
@@ -184,10 +197,15 @@ def _check_publish_site(out_dir, maps, summaries, downloads, data_sources) -> Pa
         )
     for label, names in (("maps", maps), ("downloads", downloads or {})):
         for name in names:
-            if not isinstance(name, str) or not _NAME.match(name) or name == "index":
+            if (
+                not isinstance(name, str)
+                or not _NAME.match(name)
+                or name in ("index", RESTRICTED_INDEX)
+            ):
                 raise ValueError(
                     f"{label} name {name!r} is not allowed; use lower-case letters, digits, "
-                    "'-' and '_' (it becomes a file name), and not 'index'."
+                    f"'-' and '_' (it becomes a file name), and not 'index' or "
+                    f"{RESTRICTED_INDEX!r}."
                 )
     for name, m in maps.items():
         if not isinstance(m, folium.Map | MapSpec):
@@ -357,42 +375,55 @@ def _write_site(
     files = {
         name: _write_download(out / "downloads", name, frame) for name, frame in downloads.items()
     }
+    public = [e for e in entries if not e["restricted"]]
+    restricted = [e for e in entries if e["restricted"]]
+    context = dict(
+        title=title,
+        downloads=[
+            {
+                "name": name,
+                "rows": len(downloads[name]),
+                "files": [
+                    {
+                        "href": f"downloads/{p.name}",
+                        "label": p.suffix[1:].upper(),
+                        "size_kb": max(1, round(p.stat().st_size / 1024)),
+                    }
+                    for p in paths
+                ],
+            }
+            for name, paths in files.items()
+        ],
+        generated_at=_format_time(generated_at),
+        data_sources=[_source(s) for s in data_sources],
+        withheld=len(withheld) + len(restricted),
+    )
     index = out / "index.html"
     index.write_text(
-        _render_index(
-            title=title,
-            maps=entries,
-            downloads=[
-                {
-                    "name": name,
-                    "rows": len(downloads[name]),
-                    "files": [
-                        {
-                            "href": f"downloads/{p.name}",
-                            "label": p.suffix[1:].upper(),
-                            "size_kb": max(1, round(p.stat().st_size / 1024)),
-                        }
-                        for p in paths
-                    ],
-                }
-                for name, paths in files.items()
-            ],
-            generated_at=_format_time(generated_at),
-            data_sources=[_source(s) for s in data_sources],
-            withheld=len(withheld),
-        ),
-        encoding="utf-8",
+        _render_index(maps=public, restricted_page=False, **context), encoding="utf-8"
     )
+    if restricted:
+        # The page to open for enforcement teams: every map, restricted ones marked.
+        index = out / f"{RESTRICTED_INDEX}.html"
+        index.write_text(
+            _render_index(maps=entries, restricted_page=True, **{**context, "withheld": 0}),
+            encoding="utf-8",
+        )
     manifest = {
         "generated_at": generated_at.isoformat(),
         "maps": sorted(written),
         "withheld": withheld,
         # Pages with personal data, whatever their name: a server in front of the site
         # (the review app) serves them to enforcement roles only.
-        "restricted": sorted(e["name"] for e in entries if e["restricted"]),
+        "restricted": sorted(e["name"] for e in restricted),
+        # Their cards, which index.html leaves out, and the page that lists them.
+        "restricted_cards": restricted,
+        "restricted_index": f"{RESTRICTED_INDEX}.html" if restricted else None,
         "downloads": sorted(files),
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    (out / MANIFEST).write_text(
+        json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
     return PublishedSite(out, index, written, files, assets, withheld)
 
 
@@ -429,11 +460,23 @@ def _source(s) -> dict:
 
 
 def _format_time(t) -> str:
+    """``"2024-04-01 08:30 Asia/Shanghai (UTC+08:00)"``: a time with its zone, named."""
     if isinstance(t, dt.datetime):
-        return (
-            t.strftime("%Y-%m-%d %H:%M %Z").strip() if t.tzinfo else t.strftime("%Y-%m-%d %H:%M")
-        )
+        zone = _zone_label(t)
+        return f"{t:%Y-%m-%d %H:%M} {zone}".strip()
     return format_date(t)
+
+
+def _zone_label(t) -> str:
+    """The zone of ``t``: its IANA name (when it has one) and UTC offset; "" when naive."""
+    if not isinstance(t, dt.datetime) or t.tzinfo is None or t.utcoffset() is None:
+        return ""
+    off = t.utcoffset()
+    sign = "-" if off < dt.timedelta(0) else "+"
+    minutes = abs(int(off.total_seconds())) // 60
+    utc = f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    key = getattr(t.tzinfo, "key", None)
+    return f"{key} ({utc})" if key else utc
 
 
 def _plain_columns(df: pd.DataFrame) -> pd.DataFrame:

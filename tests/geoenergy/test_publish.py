@@ -47,3 +47,28 @@ def test_publish_keeps_addresses_out_unless_asked(city_ws, city, tmp_path, capsy
 def test_publish_rejects_conflicting_tiles(city_ws, capsys):
     assert main(["-w", str(city_ws.path), "publish", "--tiles", "https://t/{z}/{x}/{y}.png"]) == 1
     assert "--tiles needs --tiles-attribution" in capsys.readouterr().err
+
+
+def test_published_site_names_no_server_path_and_suppresses_linked_tables(city_ws, tmp_path):
+    from geoenergy.publish import publish_workspace
+
+    run_detection(city_ws, detector="rule")
+    out = tmp_path / "site"
+    result = publish_workspace(city_ws, out, include_addresses=True)
+    pages = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
+    assert {"index.html", "enforcement-index.html", "enforcement.html"} <= set(pages)
+    for name, html in pages.items():
+        assert str(city_ws.path) not in html, name  # "Data sources" names the workspace
+    index = pages["index.html"]
+    assert "enforcement.html" not in index  # the restricted card is not on the index
+    assert f"workspace: {city_ws.path.name}" in index
+    assert city_ws.settings.timezone in index  # the time is labelled with the zone
+    assert result.index.name == "enforcement-index.html"
+    # Districts and cells are suppressed together: the cells of a district whose
+    # count is published never leave a single small count to subtract.
+    d = pd.read_csv(out / "downloads" / "districts.csv", encoding="utf-8-sig")
+    c = pd.read_csv(out / "downloads" / "h3_cells.csv", encoding="utf-8-sig")
+    for table in (d, c):
+        shown = table.loc[~table["suppressed"], ["n_meters", "n_flagged", "n_confirmed"]]
+        assert ((shown == 0) | (shown >= 5)).all().all()
+        assert table.loc[table["suppressed"], "n_flagged"].isna().all()

@@ -118,11 +118,16 @@ class Probe:
 
 @pytest.fixture
 def probe(chromium):
-    """Factory: ``probe(*allowed_prefixes)`` -> :class:`Probe` in a fresh context."""
+    """Factory: ``probe(*allowed_prefixes, viewport=(w, h))`` -> :class:`Probe` in a fresh
+    context (default viewport 1200 x 800; a phone's, e.g. (390, 844), is a touch screen)."""
     contexts = []
 
-    def make(*allowed: str) -> Probe:
-        ctx = chromium.new_context(viewport={"width": 1200, "height": 800})
+    def make(*allowed: str, viewport: tuple[int, int] = (1200, 800)) -> Probe:
+        w, h = viewport
+        phone = w < 700
+        ctx = chromium.new_context(
+            viewport={"width": w, "height": h}, has_touch=phone, is_mobile=phone
+        )
         contexts.append(ctx)
         return Probe(ctx, tuple(allowed) or ("file://",))
 

@@ -223,7 +223,11 @@ def test_popups_show_data_text_verbatim_and_run_no_script(site, serve, probe, ar
 def test_site_opens_from_files_with_all_http_blocked(site, probe):
     p = probe("file://")
     page = p.page
+    # index.html (what every reader gets) lists no restricted map; the page of every
+    # map, restricted ones included, is the enforcement teams' (issue 19).
     page.goto((site / "index.html").as_uri())
+    assert page.locator("a", has_text="Flagged meters").count() == 0
+    page.goto((site / "enforcement-index.html").as_uri())
     assert page.locator("a", has_text="Flagged meters").count() == 1
     page.locator("a.open").first.click()
     page.wait_for_function("window.webmap && window.webmap.ready")
