@@ -23,7 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geoenergy.errors import GeoEnergyError
-from geoenergy.monitor.pue import data_centres, limit_config, meter_frame, periods
+from geoenergy.monitor.pue import data_centres, hourly_frames, limit_config, periods
 from geoenergy.monitor.rules import CLOCK_RULES, RULES, AlertRules, Finding, alert_rules
 from geoenergy.store.models import Meter, MonitorAlert, record_audit, utcnow
 
@@ -116,6 +116,11 @@ def evaluate(
         Run only the rules that need no readings (``meter_silent``): cheap
         enough to run for every data centre every minute.
 
+    Notes
+    -----
+    The readings rules look at complete hours (both meters, every interval
+    present), read for all data centres at once (:func:`hourly_frames`).
+
     Returns
     -------
     dict
@@ -129,13 +134,12 @@ def evaluate(
     meters = _meters(store, {m for d in dcs for m in (d.facility_meter, d.it_meter)})
     run = CLOCK_RULES if clock_only else tuple(RULES)
     total = {"data_centres": len(dcs), "opened": 0, "updated": 0, "closed": 0}
+    frames = {}
+    if not clock_only:
+        start = now - pd.Timedelta(hours=rules.lookback_hours)
+        frames = hourly_frames(ws, dcs, start, now, store=store)
     for dc in dcs:
-        hourly = None
-        if not clock_only:
-            frame, step = meter_frame(
-                ws, dc, now - pd.Timedelta(hours=rules.lookback_hours), now, store=store
-            )
-            hourly = periods(frame, step, "hour", ws.tz, dc, cfg)
+        hourly = None if clock_only else periods(frames[dc.name], 3600, "hour", ws.tz, dc, cfg)
         findings = [f for r in run for f in RULES[r][0](dc, hourly, meters, now, rules)]
         c = sync(store, dc.name, run, findings, now=now.to_pydatetime())
         for k in ("opened", "updated", "closed"):

@@ -32,6 +32,7 @@ __all__ = [
     "data_centres",
     "find_data_centre",
     "fleet_status",
+    "hourly_frames",
     "limit_config",
     "meter_frame",
     "periods",
@@ -419,11 +420,73 @@ def pue_report(
     }
 
 
-def fleet_status(ws, *, now=None, store=None, cfg: LimitConfig | None = None) -> list[dict]:
-    """Current compliance of every monitored data centre, from hourly readings.
+def hourly_frames(ws, dcs, start, end, *, store=None) -> dict[str, pd.DataFrame]:
+    """Complete hours of facility and IT energy of many data centres, in one read.
 
-    One read of the last 30 days' complete hours of all the fleet's meters
-    (cheap enough for a page of hundreds of sites).
+    Parameters
+    ----------
+    ws : geoenergy.config.Workspace
+    dcs : list of DataCentre
+    start, end : pandas.Timestamp
+        Window ``[start, end)``, aware.
+    store : geoenergy.store.Store, optional
+
+    Returns
+    -------
+    dict
+        ``{name: frame}`` with ``facility_kwh``, ``it_kwh`` [kWh] on a UTC
+        DatetimeIndex of hour starts, only hours complete in both meters (an
+        hour with a missing reading is left out, as
+        :func:`geoenergy.readings.open_readings` gives it NaN); empty frames
+        for data centres without such hours.
+    """
+    import sqlalchemy as sa
+
+    from geoenergy.readings import open_readings
+    from geoenergy.store.models import Meter
+
+    store = store or ws.store
+    ids = sorted({m for d in dcs for m in (d.facility_meter, d.it_meter)})
+    have: set[str] = set()
+    with store.session() as s:
+        for k in range(0, len(ids), 1000):
+            have |= set(
+                s.scalars(
+                    sa.select(Meter.meter_id).where(
+                        Meter.meter_id.in_(ids[k : k + 1000]), Meter.n_readings > 0
+                    )
+                )
+            )
+    hourly = None
+    if have:
+        try:
+            ds = open_readings(
+                ws, resolution="hourly", meters=sorted(have), start=start, end=end, store=store
+            )
+            hourly = ds.kwh.to_pandas().T  # time x meter
+            hourly.index = pd.DatetimeIndex(hourly.index).tz_localize("UTC")
+        except ValueError:  # nothing in the window
+            hourly = None
+    empty = pd.DataFrame(
+        {"facility_kwh": [], "it_kwh": []}, index=pd.DatetimeIndex([], tz="UTC"), dtype=float
+    )
+    out = {}
+    for d in dcs:
+        if hourly is not None and d.facility_meter in hourly and d.it_meter in hourly:
+            out[d.name] = pd.concat(
+                {"facility_kwh": hourly[d.facility_meter], "it_kwh": hourly[d.it_meter]},
+                axis=1,
+            ).dropna()
+        else:
+            out[d.name] = empty
+    return out
+
+
+def fleet_status(ws, *, now=None, store=None, cfg: LimitConfig | None = None) -> list[dict]:
+    """Current compliance of every monitored data centre, from complete hours.
+
+    One read of the last 30 days' hours of all the fleet's meters
+    (:func:`hourly_frames`), cheap enough for a page of hundreds of sites.
 
     Returns
     -------
@@ -433,60 +496,25 @@ def fleet_status(ws, *, now=None, store=None, cfg: LimitConfig | None = None) ->
         [-], ``limit_source``, ``compliant`` (on 30 days; None when unknown),
         ``energy_above_limit_mwh_30d`` [MWh], ``hours_30d``.
     """
-    import sqlalchemy as sa
-
-    from geoenergy.readings import open_readings
-    from geoenergy.store.models import Meter
-
     store = store or ws.store
     cfg = cfg or limit_config(ws)
     now = pd.Timestamp(now or dt.datetime.now(dt.UTC)).tz_convert("UTC")
     dcs = data_centres(ws, store=store, cfg=cfg)
-    ids = sorted({m for d in dcs for m in (d.facility_meter, d.it_meter)})
-    with store.session() as s:
-        have = set(
-            s.scalars(
-                sa.select(Meter.meter_id).where(Meter.meter_id.in_(ids), Meter.n_readings > 0)
-            )
-        )
-    hourly = None
-    if have:
-        try:
-            ds = open_readings(
-                ws,
-                resolution="hourly",
-                meters=sorted(have),
-                start=now - pd.Timedelta(days=30),
-                end=now,
-                store=store,
-            )
-            hourly = ds.kwh.to_pandas().T  # time x meter
-            hourly.index = pd.DatetimeIndex(hourly.index).tz_localize("UTC")
-        except ValueError:
-            hourly = None
+    frames = hourly_frames(ws, dcs, now - pd.Timedelta(days=30), now, store=store)
     out = []
     for d in dcs:
-        row = {
-            "name": d.name,
-            "lon": d.lon,
-            "lat": d.lat,
-            "status": d.status,
-            "facility_meter": d.facility_meter,
-            "it_meter": d.it_meter,
-        }
-        pair = None
-        if hourly is not None and d.facility_meter in hourly and d.it_meter in hourly:
-            pair = pd.concat(
-                {"facility_kwh": hourly[d.facility_meter], "it_kwh": hourly[d.it_meter]},
-                axis=1,
-            ).dropna()
-        if pair is None:
-            pair = pd.DataFrame(columns=["facility_kwh", "it_kwh"], dtype=float)
+        pair = frames[d.name]
         roll = rolling(pair, 3600, now, d, cfg)
         day = pair[pair.index >= now - pd.Timedelta(hours=24)]
         it24 = float(day["it_kwh"].sum())
-        row.update(
+        out.append(
             {
+                "name": d.name,
+                "lon": d.lon,
+                "lat": d.lat,
+                "status": d.status,
+                "facility_meter": d.facility_meter,
+                "it_meter": d.it_meter,
                 "pue_30d": roll["pue"],
                 "pue_24h": float(day["facility_kwh"].sum()) / it24 if it24 > 0 else None,
                 "limit": roll["limit"],
@@ -496,5 +524,4 @@ def fleet_status(ws, *, now=None, store=None, cfg: LimitConfig | None = None) ->
                 "hours_30d": len(pair),
             }
         )
-        out.append(row)
     return out

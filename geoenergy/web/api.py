@@ -19,9 +19,11 @@ than ``max_waiting`` batches wait for the store, the answer is 429 with
 ``Retry-After`` [s], and nothing of that batch is stored. The settings are the
 ``[monitor.api]`` table of ``geoenergy.toml`` (:class:`ApiLimits`).
 
-A batch is answered only after it is committed (durable). Batches are
-ingested one at a time per process; a running ``geoenergy ingest readings``
-makes the API answer 503 with ``Retry-After`` until it is done.
+A batch is answered only after it is committed (durable). The batches
+waiting at the same time are ingested together, one group at a time per
+process (:class:`~geoenergy.monitor.stream.Ingestor`); a running
+``geoenergy ingest readings`` makes the API answer 503 with ``Retry-After``
+until it is done.
 
 The handlers only parse, call :mod:`geoenergy.monitor` and present. A
 background thread per app (:class:`_Evaluator`) runs the alert rules on the
@@ -66,9 +68,13 @@ class ApiLimits:
     rows_per_s, burst_rows : float
         Sustained row rate per token [rows/s] and its burst [rows].
     max_waiting : int
-        Batches waiting for the store before new ones get 429.
+        Batches waiting for the store before new ones get 429 (the ingest
+        thread pool holds 40).
     clock_tick_s : float
         Period of the silent-meter check [s].
+    rules_every_s : float
+        Shortest period between two runs of the readings rules on the data
+        centres that received readings [s] (the rules look at complete hours).
     """
 
     max_batch_rows: int = 10_000
@@ -79,6 +85,7 @@ class ApiLimits:
     burst_rows: float = 30_000.0
     max_waiting: int = 32
     clock_tick_s: float = 60.0
+    rules_every_s: float = 30.0
 
     @classmethod
     def from_ws(cls, ws) -> ApiLimits:
@@ -119,8 +126,9 @@ class _Evaluator:
     """Runs the alert rules in the background: on data centres with new readings
     (``dirty``), and the silent-meter rule on all every ``clock_tick_s``."""
 
-    def __init__(self, ws, store, tick_s: float):
-        self.ws, self.store, self.tick_s = ws, store, tick_s
+    def __init__(self, ws, store, tick_s: float, rules_every_s: float):
+        self.ws, self.store, self.tick_s, self.rules_every_s = ws, store, tick_s, rules_every_s
+        self.last_rules = 0.0
         self.dirty: set[str] = set()
         self.lock = threading.Lock()
         self.wake = threading.Event()
@@ -152,10 +160,13 @@ class _Evaluator:
             self.wake.clear()
             if self.stop.is_set():
                 break
-            with self.lock:
-                names, self.dirty = self.dirty, set()
+            names = set()
+            if time.monotonic() - self.last_rules >= self.rules_every_s:
+                with self.lock:
+                    names, self.dirty = self.dirty, set()
             try:
                 if names:
+                    self.last_rules = time.monotonic()
                     evaluate(self.ws, names=names, store=self.store)
                 if time.monotonic() - self.last_clock >= self.tick_s:
                     self.last_clock = time.monotonic()
@@ -179,12 +190,17 @@ class _State:
         self.limits = ApiLimits.from_ws(web.ws) if web.ws is not None else ApiLimits()
         self.buckets: dict[int, tuple[_Bucket, _Bucket]] = {}
         self.buckets_lock = threading.Lock()
-        self.ingest_lock = threading.Lock()
-        self.waiting = 0
+        self.ingestor = None
+        if web.ws is not None:
+            from geoenergy.monitor.stream import Ingestor
+
+            self.ingestor = Ingestor(web.ws, store=web.store)
         self.meter_dc: dict[str, str] | None = None
         self.meter_dc_at = 0.0
         self.evaluator = (
-            _Evaluator(web.ws, web.store, self.limits.clock_tick_s) if web.ws is not None else None
+            _Evaluator(web.ws, web.store, self.limits.clock_tick_s, self.limits.rules_every_s)
+            if web.ws is not None
+            else None
         )
 
     def rate(self, token_id: int, rows: int) -> float:
@@ -253,7 +269,7 @@ _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="geoenergy"'}
 @v1.post("/readings")
 async def post_readings(request: Request):
     """Ingest a batch of readings for the token's meters; see the module docstring."""
-    from geoenergy.monitor.stream import BatchError, ingest_batch, parse_batch
+    from geoenergy.monitor.stream import BatchError, parse_batch
 
     st = _state(request)
     web = request.app.state.web
@@ -293,23 +309,12 @@ async def post_readings(request: Request):
             f"stored, send it again after Retry-After seconds.",
             _retry(wait),
         )
-    if st.waiting >= lim.max_waiting:
+    if st.ingestor.waiting() >= lim.max_waiting:
         return _error(
             429, "the store is busy with other batches; nothing was stored, retry.", _retry(1)
         )
-
-    def work():
-        with st.buckets_lock:
-            st.waiting += 1
-        try:
-            with st.ingest_lock:
-                return ingest_batch(web.ws, rows, token.meters, store=web.store)
-        finally:
-            with st.buckets_lock:
-                st.waiting -= 1
-
     try:
-        result = await run_in_threadpool(work)
+        result = await run_in_threadpool(st.ingestor.submit, rows, token.meters)
     except InputFileError as exc:
         return _error(422, str(exc))
     except ConfigError as exc:  # another ingestion holds the readings lock
