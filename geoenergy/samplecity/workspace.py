@@ -7,7 +7,8 @@ the code path users' files take (``ingest_registry``, ``ingest_readings``,
 ...). The workspace is kept under a folder named after the city's size, span
 and seed, so a second call (another notebook, a re-run) opens it as it is;
 a ``READY`` marker is written only after the last file is ingested, so an
-interrupted run simply starts again (ingestion is idempotent).
+interrupted run simply starts again (ingestion is idempotent). A reused
+sample store is migrated to this version's schema first.
 """
 
 from __future__ import annotations
@@ -136,9 +137,11 @@ def sample_workspace(
     ws = Workspace.create(root / "workspace")
     files = root / "files"
     ready = root / "READY"
+    # The sample's own store follows this GeoEnergy's schema, also when it is reused
+    # after an upgrade (migrations are idempotent; a user's workspace is never touched).
+    upgrade(ws.db_url)
     if ready.exists():
         return SampleWorkspace(ws, files / "truth.csv", files, created=False)
-    upgrade(ws.db_url)
     city = generate_city(
         files, n_meters=n_meters, start=start, end=end, seed=seed, inject_errors=False
     )
