@@ -118,7 +118,7 @@ class RealPopulation:
 def _off_days(rng, n_days: int, share: float) -> np.ndarray:
     """Boolean per day: switched off, in blocks of 1-3 days, about ``share`` of the days."""
     off = np.zeros(n_days, dtype=bool)
-    target = int(round(share * n_days))
+    target = round(share * n_days)
     while off.sum() < target:
         start = int(rng.integers(0, n_days))
         off[start : start + int(rng.integers(1, 4))] = True
@@ -258,7 +258,7 @@ def _labels(rng, truth, wide, days, labelled_share) -> pd.DataFrame:
     household does).
     """
     rigs = truth.loc[truth["is_mining"], "meter_id"].to_numpy()
-    n_lab = max(1, int(round(labelled_share * len(rigs)))) if len(rigs) else 0
+    n_lab = max(1, round(labelled_share * len(rigs))) if len(rigs) else 0
     pos = rng.choice(rigs, size=n_lab, replace=False) if n_lab else np.array([], dtype=str)
     hh = truth.loc[~truth["is_mining"], "meter_id"].to_numpy()
     mean = wide.mean().reindex(hh).to_numpy()

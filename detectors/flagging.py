@@ -23,10 +23,13 @@ run at level ``fdr`` (default :data:`DEFAULT_FDR`) then flags the largest
 set of meters, most suspicious first, whose expected share of false flags
 is at most ``fdr``.
 
-**The supervised detector: calibrated probabilities.** Its ``P(mining)`` is
-calibrated (Elkan-Noto), so the list is the longest run of meters, most
-probable first, whose mean ``1 - P(mining)`` stays within ``fdr``: the
-direct posterior-probability approach [3]_ (:func:`posterior_flags`).
+**The supervised detector: its prior's list, plus what the labels make
+sure.** It flags what its unsupervised prior's null flags (above), plus the
+longest run of meters, most probable first, whose mean ``1 - P(mining)``
+stays within ``fdr`` (its ``P(mining)`` is calibrated, Elkan-Noto): the
+direct posterior-probability approach [3]_ (:func:`posterior_flags`). A few
+dozen labels give cautious probabilities, so the physics list carries most
+of the flags; the expected precision adds the two parts' expected rigs.
 
 **Expected precision.** For p-values, Storey's estimate [2]_ of the list's
 FDR, ``pi0 m p_max / R`` (``m`` meters scored, ``R`` flagged, ``p_max`` the

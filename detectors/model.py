@@ -14,26 +14,39 @@ on the batch it is scored in, fits one of :data:`DETECTORS`, and returns a
 ranked, explained table. Meters whose features could not be computed get no
 score (NaN), never a silent one; their ``status`` says why.
 
+The flagged list is chosen by a false-discovery rate and carries its
+expected precision (:mod:`detectors.flagging`); a labelled model is held
+against a plain gradient-boosting baseline (:mod:`detectors.baseline`).
+
 The saved model is a joblib pickle: load only files you trust. The model
-card beside it records the SHA-256 of the file, and :meth:`MiningModel.load`
-refuses a file that was changed or written by an incompatible version.
+card beside it (:mod:`detectors._card`) records the SHA-256 of the file, and
+:meth:`MiningModel.load` refuses a file that was changed or written by an
+incompatible version.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
-import json
 import numbers
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from detectors.evaluate import average_precision, evaluate, roc_auc
+from detectors._card import (
+    CARD_FORMAT,
+    IncompatibleModelError,
+    ModelIntegrityError,
+    build_card,
+    card_path,
+    data_summary,
+    load_model,
+    now,
+    save_model,
+)
+from detectors.baseline import BASELINE, baseline_cv, fit_baseline
+from detectors.evaluate import evaluate
 from detectors.flagging import (
     DEFAULT_FDR,
     PeerNull,
@@ -57,9 +70,6 @@ __all__ = [
     "card_path",
     "split_status",
 ]
-
-CARD_FORMAT = "geoenergy.mining-model/1"
-"""Format of the model card (and of the pickled model it describes)."""
 
 PEER_COLUMN = "peer_group"
 """Name of the integer peer-group column handed to the built-in detectors."""
@@ -145,31 +155,6 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
 }
 """``{name: DetectorSpec}``: the detectors :class:`MiningModel` can build by name."""
-
-
-class IncompatibleModelError(ValueError):
-    """A saved model was written in another format or by an incompatible version."""
-
-
-class ModelIntegrityError(ValueError):
-    """A saved model file does not match the hash in its model card."""
-
-
-def card_path(path) -> Path:
-    """The model card beside a model file: ``m.joblib`` -> ``m.card.json``."""
-    p = Path(path)
-    return p.with_name(p.stem + ".card.json") if p.suffix else p.with_name(p.name + ".card.json")
-
-
-def _package_version() -> str:
-    try:
-        return metadata.version("geoenergy")
-    except metadata.PackageNotFoundError:  # running from a source tree without install
-        return "0+unknown"
-
-
-def _major_minor(version: str) -> tuple[str, ...]:
-    return tuple(str(version).split("+")[0].split(".")[:2])
 
 
 class MiningModel:
@@ -424,8 +409,41 @@ class MiningModel:
             mad = float(np.median(np.abs(d - np.median(d))))
             self.decision_scale_ = mad * 1.4826 if mad > 0 else float(np.std(d) or 1.0)
         self.null_ = self._fit_null(X, y)
+        self.baseline_ = None if y is None else fit_baseline(X, y, self.random_state)
         self.card = self._card(ds, feats, X, labels, y)
+        self.card["baseline"] = self._baseline_card(X, y)
         return self
+
+    def _baseline_card(self, X, y) -> dict:
+        """The plain baseline's cross-validated figures on the labels, beside the model's."""
+        if y is None or not ((y == 0) | (y == 1)).any():
+            return {"learner": BASELINE, "fitted": False, "why": "fitted without labels"}
+        cv = baseline_cv(X, y, random_state=self.random_state)
+        cv.pop("scores", None)
+        own = self.card.get("evaluation", {}).get("training_labels", {})
+        return {
+            **cv,
+            "fitted": self.baseline_ is not None,
+            "model_average_precision": own.get("average_precision"),
+            "model_scores": own.get("scores"),
+        }
+
+    def baseline_scores(self, ds, registry, weather=None) -> pd.DataFrame:
+        """The plain baseline's ``P(mining)`` of every meter (:mod:`detectors.baseline`).
+
+        Returns
+        -------
+        DataFrame
+            ``meter_id`` and ``score`` (NaN when the meter is not scored or the
+            model was fitted without both verdicts among its labels).
+        """
+        self._check_fitted()
+        feats, groups = self._features(ds, registry, weather, self.peer_reference_)
+        X, ok = self._matrix(feats, groups, fit=False)
+        score = np.full(len(feats), np.nan)
+        if getattr(self, "baseline_", None) is not None and len(X):
+            score[ok] = self.baseline_.predict_proba(X)[:, 1]
+        return pd.DataFrame({"meter_id": feats.index.astype(str), "score": score})
 
     def _codes(self, X) -> np.ndarray | None:
         return X[PEER_COLUMN].to_numpy() if PEER_COLUMN in X.columns else None
@@ -484,13 +502,22 @@ class MiningModel:
             flagged = np.asarray(det.predict(X)) == -1
             method = "rule points >= min_points"
         elif probabilities:
-            flagged = posterior_flags(s, self.fdr)
-            method = f"mean 1 - P(mining) of the list <= {self.fdr:g}"
+            # The physics list of its prior, plus the meters the labels make near-certain.
+            bh = benjamini_hochberg(p, self.fdr)
+            sure = posterior_flags(s, self.fdr) & ~bh
+            flagged = bh | sure
+            method = (
+                f"Benjamini-Hochberg at FDR {self.fdr:g} on the prior's peer-group null "
+                f"p-values, plus meters whose mean 1 - P(mining) stays within {self.fdr:g}"
+            )
         else:
             flagged = benjamini_hochberg(p, self.fdr)
             method = f"Benjamini-Hochberg at FDR {self.fdr:g} on peer-group null p-values"
         if probabilities:
-            prec = float(np.mean(s[flagged])) if flagged.any() else float("nan")
+            prec = float("nan")
+            if flagged.any():
+                part = expected_precision(p, bh) if bh.any() else 0.0
+                prec = (part * bh.sum() + s[sure].sum()) / flagged.sum()
         else:
             prec = expected_precision(p, flagged)
         info = {
@@ -680,95 +707,15 @@ class MiningModel:
         ev = self.card.setdefault("evaluation", {})
         ev[name or f"evaluation-{len(ev) + 1}"] = {
             **metrics,
-            "evaluated_at": _now(),
-            "data": _data_summary(ds),
+            "evaluated_at": now(),
+            "data": data_summary(ds),
         }
         return metrics
 
-    # -- card, save, load ----------------------------------------------------------
+    # -- card, save, load (detectors._card) ----------------------------------------
 
     def _card(self, ds, feats, X, labels, y) -> dict:
-        import sklearn
-
-        from detectors.features import FEATURES
-
-        det = self.detector_
-        name = self.detector if self._builtin() else "custom"
-        version = DETECTORS[name].version if name in DETECTORS else None
-        labelled: dict = {}
-        if labels is not None:
-            labelled = {
-                "rows": len(labels),
-                "mining": int((labels["label"] == "mining").sum()),
-                "not_mining": int((labels["label"] == "not_mining").sum()),
-                "used_mining": int((y == 1).sum()),
-                "used_not_mining": int((y == 0).sum()),
-            }
-        return {
-            "format": CARD_FORMAT,
-            "package": "geoenergy",
-            "package_version": _package_version(),
-            "sklearn_version": sklearn.__version__,
-            "created": _now(),
-            "detector": {
-                "name": name,
-                "version": version,
-                "class": f"{type(det).__module__}.{type(det).__qualname__}",
-                "params": _jsonable(det.get_params(deep=False)),
-                "summary": DETECTORS[name].summary if name in DETECTORS else "",
-            },
-            "settings": {
-                "valley_hours": list(self.valley_hours),
-                "peer_columns": list(self.peer_columns),
-                "threshold": self.threshold,
-                "fdr": self.fdr,
-                "min_days": self.min_days,
-                "min_group_size": self.min_group_size,
-            },
-            "features": [{"name": f, "unit": FEATURES[f].unit} for f in self.features_],
-            "training_data": {
-                **_data_summary(ds),
-                "n_scored": len(X),
-                "status_counts": feats["status"]
-                .str.split(r"[:;]")
-                .str[0]
-                .value_counts()
-                .to_dict(),
-                "customer_classes": self._groups_summary(ds),
-                "features_sha256": _frame_hash(feats),
-            },
-            "peer_reference": self.peer_reference_.to_dict(),
-            "flagging": self.null_.to_dict(),
-            "labels": labelled,
-            "evaluation": {"training_labels": self._label_metrics(X, y)} if labelled else {},
-        }
-
-    def _groups_summary(self, ds) -> dict:
-        if "customer_class" not in ds.coords:
-            return {}
-        return pd.Series(ds["customer_class"].values).astype(str).value_counts().to_dict()
-
-    def _label_metrics(self, X, y) -> dict:
-        """AP and AUC on the inspected training meters (mining vs not_mining).
-
-        For the supervised detector the scores of the training meters are its
-        out-of-bag scores, so the figures are not in-sample for the trees.
-        """
-        inspected = y >= 0
-        out = {"n_mining": int((y == 1).sum()), "n_not_mining": int((y == 0).sum())}
-        if not inspected.any():
-            return out
-        det = self.detector_
-        if isinstance(det, SupervisedDetector) and not det.fallback_:
-            s = det._platt(det.oob_score_)  # the out-of-bag probability
-            out["scores"] = "out-of-bag"
-        else:
-            s = self.mining_score(X)
-            out["scores"] = "in-sample"
-        yy = y[inspected] == 1
-        out["average_precision"] = average_precision(yy, s[inspected])
-        out["roc_auc"] = roc_auc(yy, s[inspected])
-        return _jsonable(out)
+        return build_card(self, ds, feats, X, labels, y)
 
     def save(self, path) -> Path:
         """Write the model (joblib) and its card (``<stem>.card.json``) beside it.
@@ -783,20 +730,8 @@ class MiningModel:
         Path
             The model card's path.
         """
-        import joblib
-
         self._check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, path)
-        card = dict(self.card)
-        card["model_file"] = path.name
-        card["model_sha256"] = _file_hash(path)
-        card["saved"] = _now()
-        cpath = card_path(path)
-        cpath.write_text(json.dumps(_jsonable(card), indent=1, ensure_ascii=False), "utf-8")
-        self.card = card
-        return cpath
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path) -> MiningModel:
@@ -812,57 +747,7 @@ class MiningModel:
         ModelIntegrityError
             When the file's SHA-256 differs from the card (the file was changed).
         """
-        import sklearn
-
-        path = Path(path)
-        cpath = card_path(path)
-        for p in (path, cpath):
-            if not p.exists():
-                raise FileNotFoundError(
-                    f"{p} does not exist; a saved model is the file plus its card "
-                    f"{cpath.name}, written together by MiningModel.save."
-                )
-        try:
-            card = json.loads(cpath.read_text("utf-8"))
-        except json.JSONDecodeError as exc:
-            raise IncompatibleModelError(f"{cpath} is not a valid model card: {exc}.") from exc
-        fmt = card.get("format")
-        if fmt != CARD_FORMAT:
-            raise IncompatibleModelError(
-                f"{cpath}: model card format {fmt!r} is not supported (this version reads "
-                f"{CARD_FORMAT!r}); retrain the model with this version of geoenergy."
-            )
-        here = _package_version()
-        saved = str(card.get("package_version"))
-        if _major_minor(saved) != _major_minor(here):
-            raise IncompatibleModelError(
-                f"{path} was saved by geoenergy package version {saved}, this is {here}; models "
-                "are compatible within a major.minor version. Retrain, or install "
-                f"geoenergy=={saved} to use it."
-            )
-        skl = str(card.get("sklearn_version"))
-        if _major_minor(skl) != _major_minor(sklearn.__version__):
-            raise IncompatibleModelError(
-                f"{path} was saved with scikit-learn {skl}, this is {sklearn.__version__}; "
-                "pickled estimators are not portable across scikit-learn versions. Retrain, "
-                f"or install scikit-learn=={skl}."
-            )
-        digest = _file_hash(path)
-        if digest != card.get("model_sha256"):
-            raise ModelIntegrityError(
-                f"{path} was changed after it was saved: its SHA-256 {digest[:12]}... differs "
-                f"from {str(card.get('model_sha256'))[:12]}... in {cpath.name}. Do not load it; "
-                "restore the file or retrain."
-            )
-        import joblib
-
-        model = joblib.load(path)
-        if not isinstance(model, cls):
-            raise IncompatibleModelError(
-                f"{path} holds a {type(model).__name__}, not a {cls.__name__}."
-            )
-        model.card = card
-        return model
+        return load_model(cls, path)
 
     def __repr__(self) -> str:
         det = self.detector if self._builtin() else type(self.detector).__name__
@@ -875,50 +760,3 @@ def _peer_words(label: str) -> str:
     if label == "all meters":
         return "all"
     return ", ".join(part.split("=", 1)[-1] for part in str(label).split(", "))
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _frame_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of a DataFrame's values and index (stable across runs)."""
-    h = hashlib.sha256()
-    h.update(pd.util.hash_pandas_object(frame.astype(str), index=True).to_numpy().tobytes())
-    h.update(",".join(map(str, frame.columns)).encode())
-    return h.hexdigest()
-
-
-def _data_summary(ds) -> dict:
-    t = ds["local_time"].values if "local_time" in ds.coords else ds["time"].values
-    return {
-        "n_meters": int(ds.sizes["meter"]),
-        "n_steps": int(ds.sizes["time"]),
-        "start": str(pd.Timestamp(t.min())) if len(t) else None,
-        "end": str(pd.Timestamp(t.max())) if len(t) else None,
-        "step_s": ds.attrs.get("step_s"),
-        "timezone": ds.attrs.get("timezone"),
-    }
-
-
-def _jsonable(obj):
-    """Plain JSON types: numbers, str, lists and dicts (others by repr)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, bool | str) or obj is None:
-        return obj
-    if isinstance(obj, numbers.Integral):
-        return int(obj)
-    if isinstance(obj, numbers.Real):
-        return None if not np.isfinite(obj) else float(obj)
-    return repr(obj)
