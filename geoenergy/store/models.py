@@ -553,6 +553,10 @@ class Review(Base):
         UTCDateTime(), default=utcnow, server_default=sa.func.now()
     )
     created_by: Mapped[str] = mapped_column(sa.String)
+    #: Classified rectification of a confirmed-mining outcome (codes of
+    #: :mod:`geoenergy.rectification`): kind of site and measure taken.
+    site_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    measure: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class AuditLog(Base):

@@ -16,7 +16,9 @@ nothing is lost.
 
 Recording the outcome "mining" or "not_mining" also writes the training
 label (:class:`~geoenergy.store.InspectionLabel`, ``source="review"``) in the
-same transaction; "no_access" is not a label.
+same transaction; "no_access" is not a label. A "mining" outcome may carry
+the classified rectification: the kind of site and the measure taken, codes
+of the workspace's vocabularies (:mod:`geoenergy.rectification`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from geoenergy.errors import GeoEnergyError
+from geoenergy.rectification import Vocabulary
 from geoenergy.store import (
     LABELS,
     REVIEW_OUTCOMES,
@@ -40,6 +43,7 @@ from geoenergy.store import (
     record_audit,
 )
 from geoenergy.web.roles import PERMISSIONS
+from geoenergy.web.zone import zone_label
 
 __all__ = [
     "ACTIONS",
@@ -119,13 +123,19 @@ class ConflictError(GeoEnergyError):
         The version the user's action was based on and the case's version now.
     """
 
-    def __init__(self, meter_id: str, seen_version: int, current_version: int, last=None):
+    def __init__(self, meter_id: str, seen_version: int, current_version: int, last=None, tz=None):
         self.meter_id = meter_id
         self.seen_version = seen_version
         self.current_version = current_version
         who = ""
         if last is not None:
-            who = f" ({last.created_by} recorded '{last.action}' at {last.created_at:%H:%M} UTC)"
+            at = last.created_at
+            if tz is not None and at.tzinfo is not None:
+                at = at.astimezone(tz)
+                zone = zone_label(tz, last.created_at)
+            else:
+                zone = "UTC"
+            who = f" ({last.created_by} recorded '{last.action}' at {at:%H:%M}, {zone})"
         super().__init__(
             f"someone else acted on case {meter_id} since you opened it{who}. Nothing was "
             f"saved: reload the case to see their action, then submit yours again."
@@ -147,9 +157,11 @@ class CaseState:
     scheduled_on: dt.date | None = None
     outcome: str | None = None
     inspected_on: dt.date | None = None
+    site_kind: str | None = None
+    measure: str | None = None
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "status": self.status,
             "assignee": self.assignee,
             "version": self.version,
@@ -157,6 +169,9 @@ class CaseState:
             "outcome": self.outcome,
             "inspected_on": self.inspected_on,
         }
+        if self.site_kind or self.measure:
+            out.update(site_kind=self.site_kind, measure=self.measure)
+        return out
 
 
 def case_state(session, meter_id: str) -> CaseState:
@@ -181,7 +196,13 @@ def _apply(state: CaseState, r: Review) -> CaseState:
     if r.action == "schedule":
         kw["scheduled_on"] = r.inspected_on
     elif r.action == "outcome":
-        kw.update(outcome=r.outcome, inspected_on=r.inspected_on, scheduled_on=None)
+        kw.update(
+            outcome=r.outcome,
+            inspected_on=r.inspected_on,
+            scheduled_on=None,
+            site_kind=getattr(r, "site_kind", None),
+            measure=getattr(r, "measure", None),
+        )
     return CaseState(meter_id=state.meter_id, **kw)
 
 
@@ -266,6 +287,32 @@ def _check_action(
     return assignee, day, outcome, note
 
 
+def _check_rectification(
+    outcome, site_kind, measure, vocabulary: Vocabulary | None
+) -> tuple[str | None, str | None]:
+    """Kind of site and measure: codes of the vocabulary, only with a "mining" outcome."""
+    site_kind = site_kind or None
+    measure = measure or None
+    if outcome != "mining":
+        if site_kind or measure:
+            raise ActionError(
+                "a kind of site and a measure are recorded only with the outcome "
+                "'confirmed mining'; clear them or choose that outcome."
+            )
+        return None, None
+    vocab = vocabulary or Vocabulary()
+    for value, name, allowed in (
+        (site_kind, "kind of site", vocab.site_kinds),
+        (measure, "measure", vocab.measures),
+    ):
+        if value is not None and value not in allowed:
+            raise ActionError(
+                f"{name} {value!r} is not in the workspace's list; use one of "
+                f"{', '.join(allowed)} (geoenergy.toml [rectification])."
+            )
+    return site_kind, measure
+
+
 def record_action(
     store,
     *,
@@ -279,6 +326,10 @@ def record_action(
     date: dt.date | str | None = None,
     outcome: str | None = None,
     note: str | None = None,
+    site_kind: str | None = None,
+    measure: str | None = None,
+    vocabulary: Vocabulary | None = None,
+    tz=None,
 ) -> Review:
     """Record one action on a case: a new review row, its audit entry and any label.
 
@@ -307,6 +358,13 @@ def record_action(
         ``outcome``: ``mining``, ``not_mining`` or ``no_access``.
     note : str, optional
         Free text, kept verbatim (required for ``note``).
+    site_kind, measure : str, optional
+        ``outcome`` "mining" only: the kind of site and the measure taken,
+        codes of ``vocabulary``.
+    vocabulary : geoenergy.rectification.Vocabulary, optional
+        The workspace's vocabularies (default the built-in ones).
+    tz : zoneinfo.ZoneInfo, optional
+        Zone of the time in a conflict message (default UTC).
 
     Returns
     -------
@@ -325,6 +383,7 @@ def record_action(
     assignee, day, outcome, note = _check_action(
         action, version, assignee=assignee, date=date, outcome=outcome, note=note, today=today
     )
+    site_kind, measure = _check_rectification(outcome, site_kind, measure, vocabulary)
     for attempt in range(3):
         try:
             return _record(
@@ -338,6 +397,9 @@ def record_action(
                 day=day,
                 outcome=outcome,
                 note=note,
+                site_kind=site_kind,
+                measure=measure,
+                tz=tz,
             )
         except IntegrityError as exc:
             # Two transactions passed the version check at once; the unique
@@ -347,7 +409,7 @@ def record_action(
             with store.session() as s:
                 last = _last_review(s, meter_id)
                 current = case_state(s, meter_id).version
-            raise ConflictError(meter_id, version, current, last) from None
+            raise ConflictError(meter_id, version, current, last, tz) from None
         except OperationalError as exc:
             # SQLite under write contention: "database is locked" after the busy
             # timeout. Retry; the version check then decides.
@@ -371,7 +433,20 @@ def _last_review(session, meter_id: str) -> Review | None:
 
 
 def _record(
-    store, *, meter_id, action, version, actor, run_id, assignee, day, outcome, note
+    store,
+    *,
+    meter_id,
+    action,
+    version,
+    actor,
+    run_id,
+    assignee,
+    day,
+    outcome,
+    note,
+    site_kind=None,
+    measure=None,
+    tz=None,
 ) -> Review:
     with store.session() as s:
         if s.scalar(sa.select(Meter.id).where(Meter.meter_id == meter_id)) is None:
@@ -383,7 +458,7 @@ def _record(
                     f"version {version} is ahead of the case (version {before.version}); "
                     f"reload the case."
                 )
-            raise ConflictError(meter_id, version, before.version, _last_review(s, meter_id))
+            raise ConflictError(meter_id, version, before.version, _last_review(s, meter_id), tz)
         if action == "assign":
             roles = PERMISSIONS["cases.assignee"][0]
             ok = s.scalar(
@@ -420,6 +495,8 @@ def _record(
             note=note,
             version=version,
             created_by=actor,
+            site_kind=site_kind,
+            measure=measure,
         )
         s.add(review)
         s.flush()

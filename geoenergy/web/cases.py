@@ -159,6 +159,8 @@ def case_detail(session, meter_id: str, *, run_id: int | None, with_addresses: b
             "note": r.note,
             "created_at": r.created_at,
             "created_by": r.created_by,
+            "site_kind": r.site_kind,
+            "measure": r.measure,
         }
         for r in reversed(rows)
     ]

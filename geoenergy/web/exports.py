@@ -24,9 +24,10 @@ from collections.abc import Iterable, Iterator
 import sqlalchemy as sa
 
 from geoenergy.contracts import CONTRACTS
-from geoenergy.store import InspectionLabel
+from geoenergy.store import InspectionLabel, Review
 
 __all__ = [
+    "CLASSIFIED_COLUMNS",
     "FORMULA_TRIGGERS",
     "LABEL_COLUMNS",
     "QUEUE_COLUMNS",
@@ -60,6 +61,9 @@ QUEUE_COLUMNS: dict[str, tuple[str, bool]] = {
 
 #: Columns of the labels file: the data contract's, in its order.
 LABEL_COLUMNS = tuple(c.name for c in CONTRACTS["labels"].columns)
+#: Further columns of the labels file with ``classified=1``: the classified
+#: rectification of a confirmed-mining label (codes; empty otherwise).
+CLASSIFIED_COLUMNS = ("site_kind", "measure")
 
 
 def neutralise(value):
@@ -154,7 +158,7 @@ def xlsx_bytes(header: list[str], rows: Iterable[list], *, title: str = "queue")
     return out.getvalue()
 
 
-def label_rows(session, *, source: str | None = None) -> list[list]:
+def label_rows(session, *, source: str | None = None, classified: bool = False) -> list[list]:
     """Inspection labels as ``[meter_id, label, inspected_on (ISO date)]`` rows.
 
     Parameters
@@ -163,16 +167,34 @@ def label_rows(session, *, source: str | None = None) -> list[list]:
         An open session.
     source : {"review", "file"}, optional
         Only labels from review outcomes, or only ingested ones; default all.
+    classified : bool
+        Add :data:`CLASSIFIED_COLUMNS`: the kind of site and measure of the
+        outcome that wrote a "mining" label (its latest outcome that day).
 
     Returns
     -------
     list of list
         Sorted by inspection date then meter id; the columns of
-        :data:`LABEL_COLUMNS` (the data contract's labels format).
+        :data:`LABEL_COLUMNS` (the data contract's labels format), then
+        :data:`CLASSIFIED_COLUMNS` when ``classified``.
     """
     stmt = sa.select(
         InspectionLabel.meter_id, InspectionLabel.label, InspectionLabel.inspected_on
     ).order_by(InspectionLabel.inspected_on, InspectionLabel.meter_id)
     if source is not None:
         stmt = stmt.where(InspectionLabel.source == source)
-    return [[m, lab, day.isoformat()] for m, lab, day in session.execute(stmt)]
+    rows = [[m, lab, day.isoformat()] for m, lab, day in session.execute(stmt)]
+    if not classified:
+        return rows
+    found = {}
+    outcomes = (
+        sa.select(Review.meter_id, Review.inspected_on, Review.site_kind, Review.measure)
+        .where(Review.action == "outcome", Review.outcome == "mining")
+        .order_by(Review.version)
+    )
+    for m, day, kind, measure in session.execute(outcomes):
+        found[(m, day.isoformat())] = (kind, measure)
+    return [
+        [*r, *(found.get((r[0], r[2]), (None, None)) if r[1] == "mining" else (None, None))]
+        for r in rows
+    ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["RECENT_DAYS", "LoadProfiles", "clear_cache", "load_profiles"]
+__all__ = ["RECENT_DAYS", "LoadProfiles", "case_charts", "clear_cache", "load_profiles"]
 
 #: Days of hourly load shown on the case page. [d]
 RECENT_DAYS = 14
@@ -173,3 +173,70 @@ def _hour_of_day_mean(s: pd.Series) -> np.ndarray:
     if s.empty:
         return np.full(24, np.nan)
     return s.groupby(s.index.hour).mean().reindex(range(24)).to_numpy(dtype=float)
+
+
+_CHARTS: dict[int, tuple] = {}
+#: Rendered chart sets kept per process (a case page reload re-uses its SVG).
+MAX_CACHED_CHARTS = 256
+
+
+def case_charts(profiles: LoadProfiles | None, onset, zone: str = "local time") -> list:
+    """The three load-profile charts of a case (SVG), cached with the (cached) profiles.
+
+    Parameters
+    ----------
+    profiles : LoadProfiles or None
+        From :func:`load_profiles`; None gives no chart.
+    onset : datetime.date or None
+        Onset of suspicious load, marked on the charts.
+    zone : str
+        Label of the time zone the times are in (e.g. "Asia/Shanghai (UTC+8)").
+    """
+    if profiles is None:
+        return []
+    hit = _CHARTS.get(id(profiles))
+    # The entry holds the profiles object itself, so its id cannot be reused.
+    if hit is not None and hit[0] is profiles and hit[1] == (onset, zone):
+        return hit[2]
+    charts = _render_charts(profiles, onset, zone)
+    if len(_CHARTS) >= MAX_CACHED_CHARTS:
+        _CHARTS.pop(next(iter(_CHARTS)))
+    _CHARTS[id(profiles)] = (profiles, (onset, zone), charts)
+    return charts
+
+
+def _render_charts(profiles: LoadProfiles, onset, zone: str) -> list:
+    from geoenergy.web.charts import line_chart
+
+    charts = []
+    if len(profiles.hourly_time):
+        charts.append(
+            line_chart(
+                profiles.hourly_time,
+                [("hourly load", profiles.hourly_kw)],
+                title=f"Hourly load, last {RECENT_DAYS} days ({zone})",
+                y_label="load [kW]",
+                marker=(onset, "onset") if onset else None,
+            )
+        )
+    if profiles.avg_day:
+        charts.append(
+            line_chart(
+                list(range(24)),
+                list(profiles.avg_day.items()),
+                title=f"Average day (hour in {zone})",
+                y_label="load [kW]",
+                x_ticks=[(h, f"{h:02d}:00") for h in range(0, 24, 3)],
+            )
+        )
+    if len(profiles.daily_date):
+        charts.append(
+            line_chart(
+                profiles.daily_date,
+                [("daily energy", profiles.daily_kwh)],
+                title="Daily energy over the whole period",
+                y_label="energy [kWh/day]",
+                marker=(onset, f"onset {onset.isoformat()}") if onset else None,
+            )
+        )
+    return charts

@@ -14,12 +14,21 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from geoenergy.errors import GeoEnergyError
 from geoenergy.web.roles import can
 
-__all__ = ["MAP_RULES", "MapForbiddenError", "MapNotFoundError", "resolve_published"]
+__all__ = [
+    "MAP_RULES",
+    "MapForbiddenError",
+    "MapNotFoundError",
+    "present_page",
+    "resolve_published",
+    "restricted_index",
+]
 
 #: ``(glob on the first path part, permission needed)``, first match wins.
 MAP_RULES: tuple[tuple[str, str], ...] = (
@@ -42,13 +51,27 @@ class MapForbiddenError(GeoEnergyError, PermissionError):
 
 def _restricted(root: Path) -> frozenset[str]:
     """First path parts the site's manifest marks as holding personal data."""
-    try:
-        names = json.loads((root / SITE_MANIFEST).read_text(encoding="utf-8")).get("restricted")
-    except (OSError, ValueError, AttributeError):
-        return frozenset()
+    names = _manifest(root).get("restricted")
     if not isinstance(names, list):
         return frozenset()
     return frozenset(f"{n}.html".lower() for n in names if isinstance(n, str))
+
+
+def _manifest(root: Path) -> dict:
+    try:
+        data = json.loads((Path(root) / SITE_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def restricted_index(root: Path) -> str | None:
+    """File name of the site's page listing every map, restricted ones included
+    (``"restricted_index"`` of the manifest), if it exists; else None."""
+    name = _manifest(root).get("restricted_index")
+    if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    return name if (Path(root) / name).is_file() else None
 
 
 def permission_for(rel: str, restricted: frozenset[str] = frozenset()) -> str:
@@ -121,3 +144,52 @@ def resolve_published(root: Path | None, rel: str, role: str) -> Path:
             f"for enforcement teams."
         )
     return target
+
+
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+_CARD = re.compile(
+    r'<section class="map" id="map-([^"]+)">.*?</section>\s*', re.DOTALL | re.IGNORECASE
+)
+_LINK = re.compile(r'<a\b[^>]*\bhref="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL | re.IGNORECASE)
+#: Stylesheet of the app header on map pages.
+MAPBAR_CSS = "/static/app/mapbar.css"
+
+
+def _needs(root: Path, href: str, restricted: frozenset[str]) -> str | None:
+    """The permission a relative link of the site needs, or None for other links."""
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
+        return None
+    return permission_for(unquote(parts.path), restricted)
+
+
+def present_page(html: str, *, role: str, root: Path, header: str) -> str:
+    """A published HTML page as the app serves it to ``role``.
+
+    The app's header (``header``, already escaped HTML, and its stylesheet)
+    goes in at the top of the body, so every map page leads back into the
+    app. For a role that may not open a restricted map, its card (a
+    ``<section class="map" id="map-NAME">`` of the site's index) is removed
+    and any other link to it keeps only its text: an official never sees a
+    card or a link that ends in "Not allowed".
+    """
+    restricted = _restricted(Path(root))
+    if not can(role, "maps.enforcement"):
+
+        def card(m):
+            name = m.group(1)
+            needed = permission_for(f"{name}.html", restricted)
+            return m.group(0) if can(role, needed) else ""
+
+        def link(m):
+            needed = _needs(Path(root), m.group(1), restricted)
+            return m.group(0) if needed is None or can(role, needed) else m.group(2)
+
+        html = _LINK.sub(link, _CARD.sub(card, html))
+    css = f'<link rel="stylesheet" href="{MAPBAR_CSS}">'
+    html, n = _HEAD_END.subn(lambda m: css + m.group(0), html, count=1)
+    if not n:
+        header = css + header
+    html, n = _BODY.subn(lambda m: m.group(0) + header, html, count=1)
+    return html if n else header + html

@@ -87,6 +87,10 @@ class QueueQuery:
         Score range, inclusive, within [0, 1].
     hotspot : int or None
         Only members of this hotspot (``hotspots.id``).
+    search : str or None
+        Meter id or address text (``q``): cases whose meter id contains it,
+        or, for roles that see addresses, whose address contains it (case
+        does not matter).
     sort : str
         A key of :data:`SORTS`.
     descending : bool
@@ -103,6 +107,7 @@ class QueueQuery:
     status: str | None = None
     assignee: str | None = None
     hotspot: int | None = None
+    search: str | None = None
     sort: str = "rank"
     descending: bool = False
     page: int = 1
@@ -125,11 +130,18 @@ class QueueQuery:
     def filters(self) -> dict[str, object]:
         """The active filters (for audit records of exports)."""
         keys = ("district", "customer_class", "score_min", "score_max", "status")
-        out = {k: getattr(self, k) for k in (*keys, "assignee", "hotspot")}
+        out = {k: getattr(self, k) for k in (*keys, "assignee", "hotspot", "search")}
         return {k: v for k, v in out.items() if v is not None}
 
 
-_PARAM_NAMES = {"run_id": "run", "customer_class": "class", "descending": "desc"}
+_PARAM_NAMES = {
+    "run_id": "run",
+    "customer_class": "class",
+    "descending": "desc",
+    "search": "q",
+}
+#: Longest search text. [characters]
+MAX_SEARCH_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -208,6 +220,13 @@ def _score(params, name) -> float | None:
     return out
 
 
+def _search(params) -> str | None:
+    value = _text(params, "q", MAX_SEARCH_LENGTH)
+    if value is None:
+        return None
+    return value.strip() or None
+
+
 def parse_queue_query(params: Mapping[str, str]) -> QueueQuery:
     """Build a :class:`QueueQuery` from query-string parameters.
 
@@ -215,7 +234,7 @@ def parse_queue_query(params: Mapping[str, str]) -> QueueQuery:
     ----------
     params : mapping
         ``run``, ``district``, ``class``, ``score_min``, ``score_max``,
-        ``status``, ``assignee``, ``hotspot``, ``sort``, ``desc`` (0/1),
+        ``status``, ``assignee``, ``hotspot``, ``q`` (search), ``sort``, ``desc`` (0/1),
         ``page``, ``page_size``. Empty values mean "no filter".
 
     Raises
@@ -247,6 +266,7 @@ def parse_queue_query(params: Mapping[str, str]) -> QueueQuery:
         status=status,
         assignee=_text(params, "assignee", 64),
         hotspot=_int(params, "hotspot", lo=1),
+        search=_search(params),
         sort=sort,
         descending=desc == "1",
         page=_int(params, "page", lo=1, hi=10_000_000) or 1,
@@ -365,10 +385,23 @@ def _meters_where(state, condition):
     return sa.select(state.c.meter_id).where(condition)
 
 
-def _base(q: QueueQuery, run_id: int, state):
-    """The flags matching ``q``'s filters, joined only to what the filters and sort need."""
+def _search_condition(text: str, with_addresses: bool):
+    """Meter id contains ``text``, or (with addresses) the address does; any case."""
+    needle = text.lower()
+    cond = sa.func.lower(Flag.meter_id).contains(needle, autoescape=True)
+    if with_addresses:
+        cond = sa.or_(cond, sa.func.lower(Meter.address).contains(needle, autoescape=True))
+    return cond
+
+
+def _base(q: QueueQuery, run_id: int, state, *, with_addresses: bool = True):
+    """The flags matching ``q``'s filters, joined only to what the filters and sort need.
+
+    The search looks in addresses only ``with_addresses``: a role that may not
+    see addresses must not learn them by searching.
+    """
     stmt = sa.select(Flag.id).where(Flag.run_id == run_id, Flag.flagged.is_(True))
-    if q.customer_class or q.sort == "class":
+    if q.customer_class or q.sort == "class" or (q.search and with_addresses):
         stmt = stmt.join(Meter, Meter.meter_id == Flag.meter_id)
     if q.sort == "hotspot":
         stmt = stmt.outerjoin(Hotspot, Hotspot.id == Flag.hotspot_id)
@@ -384,6 +417,8 @@ def _base(q: QueueQuery, run_id: int, state):
         stmt = stmt.where(Flag.score <= q.score_max)
     if q.hotspot is not None:
         stmt = stmt.where(Flag.hotspot_id == q.hotspot)
+    if q.search is not None:
+        stmt = stmt.where(_search_condition(q.search, with_addresses))
     # Status and assignee filters are semi-joins on the reviewed meters: a join of
     # every flag to the case states would make PostgreSQL walk the whole run.
     if q.status == "new":
@@ -469,14 +504,24 @@ def _rows_of(session, ids: list[int], with_addresses: bool) -> list[dict]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def _count(session, q: QueueQuery, run_id: int, state) -> int:
-    stmt = _base(replace(q, sort="rank"), run_id, state).with_only_columns(sa.func.count(Flag.id))
+def _count(session, q: QueueQuery, run_id: int, state, with_addresses: bool = True) -> int:
+    stmt = _base(
+        replace(q, sort="rank"), run_id, state, with_addresses=with_addresses
+    ).with_only_columns(sa.func.count(Flag.id))
     if _needs_state(q):
         return session.scalar(stmt)  # depends on reviews: always fresh
     key = _run_key(session, run_id)
     if key is None:
         return session.scalar(stmt)
-    filters = (q.district, q.customer_class, q.score_min, q.score_max, q.hotspot)
+    filters = (
+        q.district,
+        q.customer_class,
+        q.score_min,
+        q.score_max,
+        q.hotspot,
+        q.search,
+        with_addresses and q.search is not None,
+    )
     return _FACETS.get(("count", *key, filters), lambda: session.scalar(stmt))
 
 
@@ -516,10 +561,10 @@ def queue_page(session, q: QueueQuery, *, with_addresses: bool) -> dict:
     if q.run_id is not None and session.get(DetectionRun, q.run_id) is None:
         raise QueryError(f"there is no detection run {q.run_id}; pick one from the list.")
     state = _case_state_subquery()
-    total = _count(session, q, run_id, state)
+    total = _count(session, q, run_id, state, with_addresses)
     pages = max(1, math.ceil(total / q.page_size))
     page = min(q.page, pages)
-    ids_stmt = _ordered(_base(q, run_id, state), q, state)
+    ids_stmt = _ordered(_base(q, run_id, state, with_addresses=with_addresses), q, state)
     ids = list(session.scalars(ids_stmt.limit(q.page_size).offset((page - 1) * q.page_size)))
     out.update(total=total, pages=pages, page=page, rows=_rows_of(session, ids, with_addresses))
     return out
@@ -533,6 +578,7 @@ def queue_rows(
     if run_id is None:
         return
     state = _case_state_subquery()
-    ids = list(session.scalars(_ordered(_base(q, run_id, state), q, state)))
+    base = _base(q, run_id, state, with_addresses=with_addresses)
+    ids = list(session.scalars(_ordered(base, q, state)))
     for lo in range(0, len(ids), batch):
         yield from _rows_of(session, ids[lo : lo + batch], with_addresses)

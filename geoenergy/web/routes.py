@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, StreamingResponse
 
 from geoenergy.errors import GeoEnergyError
+from geoenergy.rectification import rectification_counts, rectification_vocabulary
 from geoenergy.store import CUSTOMER_CLASSES, AuditLog, DetectionRun, User, record_audit
 from geoenergy.web import actions as act
 from geoenergy.web.auth import (
@@ -49,8 +50,8 @@ from geoenergy.web.auth import (
     session_epoch,
 )
 from geoenergy.web.cases import CaseNotFoundError, case_detail
-from geoenergy.web.charts import line_chart
 from geoenergy.web.exports import (
+    CLASSIFIED_COLUMNS,
     LABEL_COLUMNS,
     QUEUE_COLUMNS,
     csv_lines,
@@ -59,9 +60,22 @@ from geoenergy.web.exports import (
     queue_export_row,
     xlsx_bytes,
 )
-from geoenergy.web.overview import district_summary
-from geoenergy.web.profiles import RECENT_DAYS, load_profiles
-from geoenergy.web.published import MapForbiddenError, MapNotFoundError, resolve_published
+from geoenergy.web.mapdata import (
+    case_points,
+    case_url,
+    map_data,
+    queue_points,
+    score_legend,
+)
+from geoenergy.web.navigation import QueueContext, next_case, parse_context
+from geoenergy.web.overview import MIN_COUNT, district_summary
+from geoenergy.web.profiles import case_charts, load_profiles
+from geoenergy.web.published import (
+    MapForbiddenError,
+    MapNotFoundError,
+    present_page,
+    resolve_published,
+)
 from geoenergy.web.queue import (
     PAGE_SIZES,
     SORTS,
@@ -77,6 +91,7 @@ from geoenergy.web.queue import (
 )
 from geoenergy.web.roles import PERMISSIONS, can
 from geoenergy.web.security import CsrfError, check_csrf, csrf_token, security_headers
+from geoenergy.web.zone import zone_label
 
 log = logging.getLogger("geoenergy.web")
 router = APIRouter()
@@ -198,10 +213,24 @@ def render(request: Request, template: str, status_code: int = 200, **ctx) -> HT
         csrf=csrf_token(request.session),
         flashes=flashes,
         tz=web.tz,
+        tz_label=zone_label(web.tz),
         maps_available=web.leaflet_dir is not None,
+        maps_home=_maps_home(web, role),
         **ctx,
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def _maps_home(web, role) -> str:
+    """Where "Published maps" leads: the page listing every map for roles that may
+    open the restricted ones (when published), else the public index."""
+    if role is not None and can(role, "maps.enforcement") and web.published_dir is not None:
+        from geoenergy.web.published import restricted_index
+
+        page = restricted_index(web.published_dir)
+        if page:
+            return "/maps/" + quote(page)
+    return "/maps/"
 
 
 def _flash(request: Request, message: str) -> None:
@@ -272,7 +301,9 @@ def server_error(request: Request, exc: Exception) -> HTMLResponse:
             csrf="",
             flashes=[],
             tz=web.tz,
+            tz_label=zone_label(web.tz),
             maps_available=False,
+            maps_home="/maps/",
             title="Server error",
             message="Something went wrong on the server; it has been logged. Try again in a "
             "moment, and tell an administrator the time if it happens again.",
@@ -392,18 +423,6 @@ def _assignees(session) -> list[str]:
     )
 
 
-def _map_data(web, points, hotspot=None, centre=None) -> dict | None:
-    if web.leaflet_dir is None:
-        return None
-    return {
-        "tiles": web.tile_url,
-        "attribution": web.tile_attribution,
-        "points": points,
-        "hotspot": hotspot,
-        "centre": centre,
-    }
-
-
 @router.get("/queue")
 def queue(request: Request):
     user = require(request, "cases.view")
@@ -415,29 +434,20 @@ def queue(request: Request):
         runs = list_runs(s)
         facets = run_facets(s, page["run_id"]) if page["run_id"] else {}
         assignees = _assignees(s)
-    map_data = None
-    if with_addresses and page["rows"]:
-        map_data = _map_data(
-            web,
-            [
-                {
-                    "id": r["meter_id"],
-                    "lon": r["lon"],
-                    "lat": r["lat"],
-                    "score": round(float(r["score"]), 3),
-                    "rank": r["rank"],
-                    "status": r["status"],
-                    "url": f"/cases/{quote(r['meter_id'], safe='')}?run={page['run_id']}",
-                }
-                for r in page["rows"]
-                if r.get("lon") is not None
-            ],
-        )
+    # Each case link carries the queue as it is now and the case's place in it.
+    here = QueueContext(replace(q, run_id=page["run_id"], page=page["page"]), explicit=True)
+    first = (page["page"] - 1) * q.page_size
+    links = [
+        case_url(r["meter_id"], page["run_id"], here.case_params(first + i))
+        for i, r in enumerate(page["rows"])
+    ]
+    points = queue_points(page["rows"], page["run_id"], links) if with_addresses else []
     return render(
         request,
         "queue.html",
         q=q,
         page=page,
+        links=links,
         runs=runs,
         facets=facets,
         assignees=assignees,
@@ -446,7 +456,8 @@ def queue(request: Request):
         page_sizes=PAGE_SIZES,
         classes=CUSTOMER_CLASSES,
         with_addresses=with_addresses,
-        map_data=map_data,
+        map_data=map_data(web, points) if points else None,
+        legend=score_legend(points),
     )
 
 
@@ -529,13 +540,16 @@ def queue_xlsx(request: Request):
 
 
 @router.get("/labels.csv")
-def labels_csv(request: Request, source: str | None = None):
+def labels_csv(request: Request, source: str | None = None, classified: str | None = None):
     user = require(request, "labels.export")
     web = _web(request)
     if source not in (None, "", "review", "file"):
         raise QueryError(f"source={source!r}; use 'review', 'file' or leave it out for all.")
+    if classified not in (None, "", "0", "1"):
+        raise QueryError(f"classified={classified!r}; use 1 (with kind of site and measure).")
+    with_classes = classified == "1"
     with web.store.session() as s:
-        rows = label_rows(s, source=source or None)
+        rows = label_rows(s, source=source or None, classified=with_classes)
         record_audit(
             s,
             actor=user.name,
@@ -544,7 +558,8 @@ def labels_csv(request: Request, source: str | None = None):
             entity_id=source or "all",
             after={"rows": len(rows)},
         )
-    text = "".join(csv_lines(list(LABEL_COLUMNS), rows))
+    header = [*LABEL_COLUMNS, *CLASSIFIED_COLUMNS] if with_classes else list(LABEL_COLUMNS)
+    text = "".join(csv_lines(header, rows))
     name = f"labels-{web.today().isoformat()}.csv"
     return Response(text, media_type="text/csv; charset=utf-8", headers=_attachment(name))
 
@@ -556,70 +571,17 @@ def _run_param(value) -> int | None:
     return parse_int(value, "run")
 
 
-_CHARTS: dict[int, tuple] = {}
-#: Rendered chart sets kept per process (a case page reload re-uses its SVG).
-MAX_CACHED_CHARTS = 256
-
-
-def _charts(profiles, onset) -> list:
-    """The three load-profile charts of a case, cached with the (cached) profiles."""
-    if profiles is None:
-        return []
-    hit = _CHARTS.get(id(profiles))
-    # The entry holds the profiles object itself, so its id cannot be reused.
-    if hit is not None and hit[0] is profiles and hit[1] == onset:
-        return hit[2]
-    charts = _render_charts(profiles, onset)
-    if len(_CHARTS) >= MAX_CACHED_CHARTS:
-        _CHARTS.pop(next(iter(_CHARTS)))
-    _CHARTS[id(profiles)] = (profiles, onset, charts)
-    return charts
-
-
-def _render_charts(profiles, onset) -> list:
-    charts = []
-    if len(profiles.hourly_time):
-        charts.append(
-            line_chart(
-                profiles.hourly_time,
-                [("hourly load", profiles.hourly_kw)],
-                title=f"Hourly load, last {RECENT_DAYS} days (local time)",
-                y_label="load [kW]",
-                marker=(onset, "onset") if onset else None,
-            )
-        )
-    if profiles.avg_day:
-        charts.append(
-            line_chart(
-                list(range(24)),
-                list(profiles.avg_day.items()),
-                title="Average day (local hour)",
-                y_label="load [kW]",
-                x_ticks=[(h, f"{h:02d}:00") for h in range(0, 24, 3)],
-            )
-        )
-    if len(profiles.daily_date):
-        charts.append(
-            line_chart(
-                profiles.daily_date,
-                [("daily energy", profiles.daily_kwh)],
-                title="Daily energy over the whole period",
-                y_label="energy [kWh/day]",
-                marker=(onset, f"onset {onset.isoformat()}") if onset else None,
-            )
-        )
-    return charts
-
-
-_FORM_FIELDS = ("action", "assignee", "date", "outcome", "note")
+_FORM_FIELDS = ("action", "assignee", "date", "outcome", "note", "site_kind", "measure")
 
 
 def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, error=None):
     web = _web(request)
     with_addresses = can(user.role, "cases.addresses")
+    ctx = parse_context(request.query_params, run_id)
     with web.store.session() as s:
         detail = case_detail(s, meter_id, run_id=run_id, with_addresses=with_addresses)
         assignees = _assignees(s) if can(user.role, "cases.act") else []
+        after = next_case(s, ctx, meter_id, detail["run_id"], with_addresses=with_addresses)
     meter, flag = detail["meter"], detail["flag"]
     onset = flag["onset_date"] if flag else None
     profiles = None
@@ -627,38 +589,40 @@ def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, e
         profiles = load_profiles(
             web.ws, meter_id, interval_s=meter["interval_s"], onset=onset, store=web.store
         )
-    map_data = None
+    mapped = None
     if with_addresses:
-        points = [
-            {
-                "id": n["meter_id"],
-                "lon": n["lon"],
-                "lat": n["lat"],
-                "score": round(float(n["score"]), 3),
-                "rank": n["rank"],
-                "flagged": bool(n["flagged"]),
-                "url": f"/cases/{quote(n['meter_id'], safe='')}?run={detail['run_id']}",
-            }
-            for n in detail["neighbours"]
-        ]
         centre = {"id": meter["meter_id"], "lon": meter["lon"], "lat": meter["lat"]}
         hotspot = detail["hotspot"]["geometry"] if detail["hotspot"] else None
-        map_data = _map_data(web, points, hotspot=hotspot, centre=centre)
+        mapped = map_data(web, case_points(detail), hotspot=hotspot, centre=centre)
+    # The forms post back to this page with the queue context, and land on the
+    # actions (a 303 without a fragment keeps the request's #actions).
+    self_url = case_url(meter_id, run_id, ctx.case_params(ctx.at))
+    next_url = None
+    if after is not None:
+        next_url = case_url(after[0], detail["run_id"], ctx.case_params(after[1]))
+    zone = zone_label(web.tz)
     return render(
         request,
         "case.html",
         status_code,
         d=detail,
-        charts=_charts(profiles, onset),
+        charts=case_charts(profiles, onset, zone),
         has_readings=profiles is not None,
-        map_data=map_data,
+        map_data=mapped,
+        legend=score_legend(mapped["points"]) if mapped else [],
         with_addresses=with_addresses,
         assignees=assignees,
         actions=act.ACTIONS,
         outcomes=act.OUTCOME_WORDS,
+        vocab=rectification_vocabulary(web.ws),
+        closed=detail["state"].status in act.CLOSED_STATUSES,
         today=web.today(),
         form={k: None for k in _FORM_FIELDS} | (form or {}),
         error=error,
+        queue_url=ctx.queue_url(),
+        self_url=self_url,
+        next_url=next_url,
+        next_id=after[0] if after else None,
     )
 
 
@@ -693,6 +657,8 @@ def case_action(
     date: FormStr = None,
     outcome: FormStr = None,
     note: FormStr = None,
+    site_kind: FormStr = None,
+    measure: FormStr = None,
 ):
     user = require(request, "cases.act")
     _csrf(request, csrf_token)
@@ -703,8 +669,11 @@ def case_action(
         "date": date,
         "outcome": outcome,
         "note": note,
+        "site_kind": site_kind,
+        "measure": measure,
     }
     run_id = _run_param(run)
+    ctx = parse_context(request.query_params, run_id)
     try:
         try:
             seen = parse_int(version or "x", "version", lo=0)
@@ -724,6 +693,10 @@ def case_action(
             date=date,
             outcome=outcome,
             note=note,
+            site_kind=site_kind,
+            measure=measure,
+            vocabulary=rectification_vocabulary(web.ws),
+            tz=web.tz,
         )
     except act.ConflictError as exc:
         return _case_page(request, user, meter_id, run_id, 409, form=form, error=str(exc))
@@ -733,10 +706,8 @@ def case_action(
         request,
         f"Saved: {act.ACTIONS[review.action].label.lower()} (version {review.version + 1}).",
     )
-    url = f"/cases/{quote(meter_id, safe='')}"
-    if run_id:
-        url += f"?run={run_id}"
-    return RedirectResponse(url, status_code=303)
+    # Back to the case with its queue context; the browser keeps the form's #actions.
+    return RedirectResponse(case_url(meter_id, run_id, ctx.case_params(ctx.at)), status_code=303)
 
 
 # -- aggregates and maps --------------------------------------------------------------
@@ -746,10 +717,22 @@ def case_action(
 def overview(request: Request, run: str | None = None):
     require(request, "aggregates.view")
     web = _web(request)
+    vocab = rectification_vocabulary(web.ws)
     with web.store.session() as s:
         summary = district_summary(s, _run_param(run))
+        rectified = None
+        if summary["run_id"] is not None:
+            rectified = rectification_counts(
+                s, run_id=summary["run_id"], vocabulary=vocab, min_count=MIN_COUNT
+            )
     maps_published = web.published_dir is not None and web.published_dir.is_dir()
-    return render(request, "overview.html", summary=summary, maps_published=maps_published)
+    return render(
+        request,
+        "overview.html",
+        summary=summary,
+        rectified=rectified,
+        maps_published=maps_published,
+    )
 
 
 @router.get("/maps")
@@ -761,5 +744,21 @@ def maps_root(request: Request):
 @router.get("/maps/{path:path}")
 def maps(request: Request, path: str):
     user = require(request, "maps.aggregate")
-    target = resolve_published(_web(request).published_dir, path, user.role)
-    return FileResponse(target)
+    web = _web(request)
+    target = resolve_published(web.published_dir, path, user.role)
+    if target.suffix.lower() not in (".html", ".htm"):
+        return FileResponse(target)
+    # Pages get the app's header (the way back) and lose what the role may not open.
+    header = web.templates.get_template("mapbar.html").render(
+        user=user,
+        can=lambda p: can(user.role, p),
+        csrf=csrf_token(request.session),
+        maps_home=_maps_home(web, user.role),
+    )
+    html = present_page(
+        target.read_text(encoding="utf-8", errors="replace"),
+        role=user.role,
+        root=web.published_dir,
+        header=header,
+    )
+    return HTMLResponse(html)

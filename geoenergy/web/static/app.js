@@ -3,12 +3,14 @@
 // text from the data is only ever set with textContent, never as HTML.
 "use strict";
 
-function scoreColour(score) {
-  // Light yellow (low) to dark red (high score).
-  const s = Math.max(0, Math.min(1, Number(score) || 0));
-  const r = Math.round(255 - 75 * s), g = Math.round(230 - 200 * s), b = Math.round(120 - 100 * s);
-  return "rgb(" + r + "," + g + "," + b + ")";
+// Colour of a point: its score class, chosen by the server (geoenergy.web.mapdata),
+// so map and legend agree. A point without one is grey.
+function pointColour(p) {
+  return typeof p.colour === "string" && /^#[0-9a-fA-F]{6}$/.test(p.colour) ? p.colour : "#888888";
 }
+
+const NORMAL = { radius: 6, color: "#333", weight: 1 };
+const HIGHLIGHT = { radius: 10, color: "#0b5cad", weight: 4 };
 
 function textTip(lines) {
   const el = document.createElement("div");
@@ -47,10 +49,12 @@ function initMap(el) {
     if (b.isValid()) { bounds.push(b.getSouthWest(), b.getNorthEast()); }
     layers.push(layer);
   }
+  const markers = new Map();
   for (const p of data.points || []) {
     const marker = L.circleMarker([p.lat, p.lon], {
-      radius: 6, color: "#333", weight: 1, fillColor: scoreColour(p.score), fillOpacity: 0.9,
+      ...NORMAL, fillColor: pointColour(p), fillOpacity: 0.9,
     });
+    markers.set(String(p.id), marker);
     const lines = [String(p.id), "score " + p.score + (p.rank ? ", rank " + p.rank : "")];
     if (p.status) { lines.push("status " + p.status); }
     marker.bindTooltip(textTip(lines), { className: "case-tip" });
@@ -78,7 +82,36 @@ function initMap(el) {
     L.tileLayer(data.tiles, { attribution: data.attribution || "", maxZoom: 19 }).addTo(map);
   }
   for (const layer of layers) { layer.addTo(map); }
+  for (const [id, marker] of markers) {
+    const path = marker.getElement && marker.getElement();
+    if (path) { path.setAttribute("data-meter", id); }
+  }
+  linkRows(markers);
   el.dataset.ready = "1";
+}
+
+function highlight(marker, on) {
+  marker.setStyle(on ? HIGHLIGHT : NORMAL);
+  if (on) { marker.bringToFront(); }
+  const path = marker.getElement && marker.getElement();
+  if (path) { path.classList.toggle("highlighted", on); }
+}
+
+// Hovering (or focusing) a queue row highlights its marker; hovering a marker
+// highlights its row.
+function linkRows(markers) {
+  document.querySelectorAll("table.queue tr[data-meter]").forEach((row) => {
+    const marker = markers.get(row.dataset.meter);
+    if (!marker) { return; }
+    const on = () => { highlight(marker, true); row.classList.add("hover"); };
+    const off = () => { highlight(marker, false); row.classList.remove("hover"); };
+    row.addEventListener("mouseenter", on);
+    row.addEventListener("mouseleave", off);
+    row.addEventListener("focusin", on);
+    row.addEventListener("focusout", off);
+    marker.on("mouseover", on);
+    marker.on("mouseout", off);
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -41,7 +41,7 @@ def _schema_snapshot(engine):
 
 
 def test_head_revision():
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_upgrade_from_empty_creates_all_tables(store_url):
@@ -71,7 +71,7 @@ def test_upgrade_twice_is_a_no_op(store_url):
 
 def test_check_schema_on_empty_store_says_to_upgrade(store_url):
     with Store(store_url) as store:
-        with pytest.raises(StoreError, match=r"has schema none, this GeoEnergy needs 0004\. "):
+        with pytest.raises(StoreError, match=r"has schema none, this GeoEnergy needs 0005\. "):
             store.check()
         with pytest.raises(StoreError, match=r"Run `geoenergy db upgrade`\."):
             check_schema(store.engine)
