@@ -16,6 +16,7 @@ from geoenergy.holdout import (
     capacities,
     compare_holdout,
     evaluate_holdout,
+    feature_matrix,
     readings_before,
     time_split,
 )
@@ -145,3 +146,17 @@ def test_train_model_card_has_the_holdout_layout(city_ws):
     for key in ("split", "cutoff", "readings", "n_test", "n_test_mining", "average_precision"):
         assert key in metrics
     assert "average_precision_ci95" in metrics
+
+
+def test_feature_matrix_is_what_the_model_scores(city_ws):
+    inputs = detection_inputs(city_ws)
+    ids = list(inputs.registry["meter_id"][:40])
+    ds = inputs.readings.sel(meter=ids)
+    reg = inputs.registry[inputs.registry["meter_id"].isin(ids)]
+    model = MiningModel("unsupervised", peer_columns=PEER_COLUMNS).fit(
+        inputs.readings, inputs.registry, inputs.weather
+    )
+    X = feature_matrix(model, ds, reg, inputs.weather)
+    scored = model.score(ds, reg, inputs.weather, reasons=False).set_index("meter_id")
+    assert set(X.index) == set(scored.index[scored["score"].notna()])
+    assert np.allclose(model.mining_score(X), scored.loc[X.index, "score"])
