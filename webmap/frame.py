@@ -157,6 +157,8 @@ _CSS = """
 .wm-legend .wm-dot { width: 12px; height: 12px; border-radius: 50%; border: 1px solid #555;
   flex: none; }
 .wm-legend .wm-line { width: 22px; flex: none; }
+.wm-legend .wm-size { border-radius: 50%; border: 1.5px solid; flex: none; box-sizing: border-box;
+  background: rgba(255,255,255,0.6); }
 .wm-legend .wm-ring { width: 10px; height: 10px; border-radius: 50%; border: 3px solid;
   flex: none; }
 .leaflet-marker-icon.wm-hotspot-icon.leaflet-interactive { pointer-events: none; }
@@ -190,8 +192,9 @@ class LegendSection:
     classes : Classes or Gradient, optional
         Colour classes (swatches) or a continuous ramp (bar with ends).
     items : list of (str, str, str)
-        Extra ``(color, label, shape)`` rows; shape is ``"box"``, ``"dot"``
-        or ``"line:<width>"`` (e.g. ``"line:4"``) or ``"dash:<width>"``.
+        Extra ``(color, label, shape)`` rows; shape is ``"box"``, ``"dot"``,
+        ``"ring"``, ``"line:<width>"`` (e.g. ``"line:4"``), ``"dash:<width>"``
+        or ``"circle:<radius px>"`` (a size key: circles as large as on the map).
     note : str, optional
         A line of small print (escaped).
     layer : folium Layer, optional
@@ -236,6 +239,9 @@ def _swatch(color: str, label: str, shape: str) -> str:
     c = escape(color)
     if shape == "dot":
         sw = f'<span class="wm-dot" style="background:{c}"></span>'
+    elif shape.startswith("circle:"):  # a size key: a circle of that radius [px]
+        d = 2 * float(shape.split(":")[1])
+        sw = f'<span class="wm-size" style="width:{d:g}px;height:{d:g}px;border-color:{c}"></span>'
     elif shape == "ring":
         sw = f'<span class="wm-ring" style="border-color:{c}"></span>'
     elif shape.startswith(("line:", "dash:")):

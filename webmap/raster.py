@@ -12,14 +12,19 @@ Accepted grids (dims ``(y, x)`` in either order of names):
 The image is RGBA with transparent cells where the value is missing or
 not above zero, and its bounds are the outer cell edges. Folium turns it
 into an embedded PNG (a ``data:`` URL), so the site needs no image file.
+An image says nothing on hover, so :class:`GridHover` carries the values
+too and shows the one under the pointer (or finger) in a tooltip.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from branca.element import MacroElement
+from folium.template import Template
 
 from webmap.colors import Gradient
+from webmap.markup import script_json
 
 _LON = ("lon", "longitude")
 _LAT = ("lat", "latitude")
@@ -140,3 +145,77 @@ def grid_to_rgba(values: np.ndarray, gradient: Gradient, alpha: int = 255) -> np
     show = np.isfinite(values) & (values > 0)
     rgba[..., 3] = np.where(show, alpha, 0).astype(np.uint8)
     return rgba
+
+
+class GridHover(MacroElement):
+    """The value of the grid cell under the pointer, in a tooltip, while ``layer`` is on.
+
+    Parameters
+    ----------
+    layer : folium Layer
+        The image overlay of the grid; no tooltip while it is off.
+    values : ndarray, shape (rows, cols)
+        North-up values as :func:`grid_to_lonlat` returns them.
+    bounds : list
+        ``[[south, west], [north, east]]`` [deg] of the outer cell edges.
+    unit : str
+        Shown after the value, e.g. ``"MWh/ha/yr"``.
+    digits : int
+        Decimals shown.
+    label : str
+        Text before the value, e.g. ``"Heat demand"``.
+
+    Cells that are missing or not above zero (transparent in the image) show
+    nothing. A tap shows the value too (phones have no hover); an open popup
+    hides it (``webmap.guard``).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, layer = {{ this.layer_name }};
+            var g = {{ this.grid_json }}, tip = L.tooltip({direction: "top", offset: [0, -6]});
+            function show(e) {
+                var ll = e.latlng, rows = g.v.length, cols = rows ? g.v[0].length : 0;
+                var r = Math.floor((g.n - ll.lat) / (g.n - g.s) * rows);
+                var c = Math.floor((ll.lng - g.w) / (g.e - g.w) * cols);
+                var v = (map.hasLayer(layer) && r >= 0 && r < rows && c >= 0 && c < cols)
+                    ? g.v[r][c] : null;
+                if (v === null || v <= 0) { map.closeTooltip(tip); return; }
+                tip.setLatLng(ll).setContent(g.label + ": " + v.toFixed(g.digits) + " " + g.unit);
+                if (!map.hasLayer(tip)) { map.openTooltip(tip); }
+            }
+            map.on("mousemove click", show);
+            map.on("mouseout", function () { map.closeTooltip(tip); });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer, values, bounds, *, unit: str = "", digits: int = 0, label: str = ""):
+        super().__init__()
+        self._name = "GridHover"
+        self.layer = layer
+        v = np.asarray(values, dtype=float)
+        if v.ndim != 2:
+            raise ValueError(f"values must be a 2-D grid (rows, cols), got shape {v.shape}.")
+        (s, w), (n, e) = bounds
+        if not (n > s and e > w):
+            raise ValueError(f"bounds must be [[south, west], [north, east]], got {bounds}.")
+        self.grid_json = script_json(
+            {
+                "v": np.where(np.isfinite(v), np.round(v, digits), np.nan),
+                "s": s,
+                "w": w,
+                "n": n,
+                "e": e,
+                "unit": unit,
+                "digits": int(digits),
+                "label": label or "Value",
+            }
+        )
+
+    def render(self, **kwargs):
+        self.layer_name = self.layer.get_name()
+        super().render(**kwargs)

@@ -38,3 +38,33 @@ def test_gradient_ends_and_clipping():
     assert g.color([0, 20, 120, 500]) == [lo, lo, hi, hi]
     assert g.rgb(np.zeros((2, 3))).shape == (2, 3, 3)
     assert g.css().startswith("linear-gradient(to right, #4575b4")
+
+
+def test_count_classes_on_paper():
+    from webmap.colors import Classes
+
+    c = Classes.for_counts([0, 0, 5, 9, 12, 20, np.nan], "YlOrRd")
+    # Zero alone in the lightest colour; then integer classes sharing no end.
+    assert c.labels() == ["0", "5 \u2013 8", "9 \u2013 12", "13 \u2013 16", "17 \u2013 20"]
+    assert c.colors[0] == RAMPS["YlOrRd"][0] and c.colors[-1] == RAMPS["YlOrRd"][-1]
+    assert list(c.index([0, 5, 8, 9, 20, np.nan])) == [0, 1, 1, 2, 4, -1]
+    # No more classes than distinct counts; all zero is one light class.
+    # 5..9 in two: edges at 5, 7.5 -> 8, 10: "5 – 7", "8 – 9".
+    assert Classes.for_counts([5, 9, 9], "YlOrRd").labels() == ["5 \u2013 7", "8 \u2013 9"]
+    only_zero = Classes.for_counts([0, 0], "YlOrRd")
+    assert only_zero.labels() == ["0"] and only_zero.colors == (RAMPS["YlOrRd"][0],)
+    half = Classes.equal_interval([0, 10], "OrRd", n=2, unit="MWh", style="half_open")
+    assert half.labels() == ["< 5 MWh", "\u2265 5 MWh"]
+    assert Classes.from_ramp([5, 10], "OrRd", style="half_open").labels()[1] == "5 to < 10"
+    with pytest.raises(ValueError, match="style='x' is not one of"):
+        Classes((), ("#000",), style="x")
+
+
+def test_text_colour_reads_on_every_ramp_colour():
+    from webmap.colors import contrast_ratio, text_color
+
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert text_color("#bd0026") == "#ffffff" and text_color("#ffffb2") == "#000000"
+    for ramp in RAMPS.values():
+        for c in ramp:
+            assert contrast_ratio(text_color(c), c) >= 4.5, c

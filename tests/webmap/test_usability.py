@@ -444,3 +444,52 @@ def test_clusters_read_well_zoom_to_their_bounds_and_fan_out(
     assert spider == 12
     page.screenshot(path=str(artifacts / f"usability-spider-{viewport}.png"))
     assert_clean(p)
+
+
+# -- also: grid values on hover, a size key ----------------------------------------------------
+
+
+def test_grid_value_on_hover_and_a_size_key(tmp_path, demand_grid, serve, probe, viewport):
+    from folium.raster_layers import ImageOverlay
+
+    from webmap.colors import Gradient
+    from webmap.frame import LegendSection, finish, new_map
+    from webmap.raster import GridHover, grid_to_lonlat, grid_to_rgba
+
+    values, bounds = grid_to_lonlat(demand_grid)
+    m = new_map(kind="wasteheat", title="Heat demand")
+    overlay = ImageOverlay(
+        grid_to_rgba(values, Gradient("heat", 0, 400)),
+        bounds=bounds,
+        mercator_project=True,
+        name="Heat-demand density",
+    )
+    m.add_child(overlay)
+    m.add_child(GridHover(overlay, values, bounds, unit="MWh/ha/yr", label="Heat demand"))
+    key = [("#222", f"{mw:g} MW_th", f"circle:{5 + 4 * mw**0.5:g}") for mw in (1, 9, 25)]
+    finish(m, bounds=bounds, legend=[LegendSection("Recoverable heat", items=key)])
+    site = publish_site(tmp_path / "s", {"heat": m}, generated_at=GENERATED)
+    base = serve(site.out_dir)
+    p = probe(base, viewport=VIEWPORTS[viewport])
+    page = p.open_map(f"{base}heat.html")
+    # The cell centred at 116.37 E, 39.88 N (4th column: 300 MWh/ha/yr).
+    x, y = page.evaluate(
+        "(() => { const c = webmap.map.latLngToContainerPoint([39.88, 116.37]); "
+        "const r = webmap.map.getContainer().getBoundingClientRect(); "
+        "return [r.left + c.x, r.top + c.y]; })()"
+    )
+    if viewport == "phone":
+        page.mouse.click(x, y)  # a tap
+    else:
+        page.mouse.move(x, y)
+    tip = page.locator(".leaflet-tooltip")
+    tip.wait_for()
+    assert tip.inner_text() == "Heat demand: 300 MWh/ha/yr"
+    # The size key draws the circles at their map size (diameter = 2 x radius).
+    if viewport == "phone":
+        page.locator(".wm-legend summary").click()
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('.wm-legend .wm-size')].map(e => e.offsetWidth)"
+    )
+    assert [round(s) for s in sizes] == [18, 34, 50]
+    assert_clean(p)
