@@ -206,6 +206,7 @@ def officials_map(
                 f"{label} by district",
                 classes=classes,
                 items=_suppressed_item(shown[col], missing),
+                note=_suppressed_note(shown[col]),
                 layer=layer,
             )
         )
@@ -232,6 +233,7 @@ def officials_map(
                 "Flagged meters per grid cell",
                 classes=classes,
                 items=_suppressed_item(hshown["n_flagged"], missing),
+                note=_suppressed_note(hshown["n_flagged"]),
                 layer=layer,
             )
         )
@@ -263,6 +265,16 @@ def _classes(values, ramp: str, unit: str, digits: int) -> Classes:
     if unit:
         return Classes.equal_interval(values, ramp, unit=unit, digits=digits, style="half_open")
     return Classes.for_counts(values, ramp)
+
+
+SUPPRESSED_NOTE = (
+    "Grey areas hide a small count, or are hidden so that one cannot be worked out by subtraction."
+)
+"""Legend note under a layer with suppressed areas (see :mod:`layers.aggregate`)."""
+
+
+def _suppressed_note(values) -> str | None:
+    return SUPPRESSED_NOTE if pd.isna(np.asarray(values, dtype=float)).any() else None
 
 
 def _suppressed_item(values, missing: str) -> list[tuple[str, str, str]]:
