@@ -204,3 +204,65 @@ def test_mode_beyond_the_accepted_intervals_is_counted_exactly():
         {"meter_id": "A", "timestamp": [base + pd.Timedelta(minutes=m) for m in offsets]}
     )
     assert infer_intervals(df).to_dict() == {"A": 600.0}
+
+
+def _history_state(ws, kit):
+    import sqlalchemy as sa
+
+    from geoenergy.store import Meter, Store
+
+    with Store.for_workspace(ws) as store, store.session() as s:
+        meters = {
+            m.meter_id: (m.interval_s, m.first_reading, m.last_reading, m.n_readings)
+            for m in s.scalars(sa.select(Meter))
+        }
+    rejected = [(r["row"], r["reason"]) for r in kit.rejected_rows(ws)]
+    return _stored(ws), meters, rejected
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "append",  # continues every series: the store is not read
+        "other_spacing",  # continues at 30 min: the store is read
+        "overlap",  # repeats the last stored hour
+        "backfill",  # fills a gap inside the stored range
+        "new_meter",  # a meter with no stored reading
+    ],
+)
+def test_appending_without_reading_the_store_gives_the_same_state(
+    make_ws, tmp_path, kit, monkeypatch, second
+):
+    first = [(m, f"2023-11-15 {h:02d}:00", h) for m in ("M1", "M2") for h in range(24) if h != 5]
+    nxt = {
+        "append": [(m, f"2023-11-16 {h:02d}:00", h) for m in ("M1", "M2") for h in range(24)],
+        "other_spacing": [("M1", f"2023-11-16 00:{m:02d}", 1) for m in (0, 30)],
+        "overlap": [("M1", "2023-11-15 23:00", 23), ("M1", "2023-11-16 00:00", 2)],
+        "backfill": [("M2", "2023-11-15 05:00", 5), ("M2", "2023-11-16 00:00", 1)],
+        "new_meter": [("M3", f"2023-11-16 {h:02d}:00", h) for h in range(3)]
+        + [("M1", "2023-11-16 00:00", 1)],
+    }[second]
+    a = kit.readings_csv(tmp_path / "a.csv", first)
+    b = kit.readings_csv(tmp_path / "b.csv", nxt)
+    states = []
+    for fast in (True, False):
+        monkeypatch.setattr(readings_mod, "APPEND_FAST_PATH", fast)
+        ws = make_ws(f"ws-{fast}")
+        ingest_registry(ws, kit.write(tmp_path / "reg.csv", kit.REGISTRY))
+        ingest_readings(ws, a)
+        if fast and second in ("append", "new_meter"):
+
+            def unread(*args, **kwargs):
+                raise AssertionError("the store was read for an append")
+
+            monkeypatch.setattr(readings_mod, "_stored_rows", unread)
+        rep = ingest_readings(ws, b)
+        monkeypatch.undo()
+        states.append(
+            ((rep.n_accepted, rep.n_duplicates, rep.n_rejected), *_history_state(ws, kit))
+        )
+    (counts_f, rows_f, meters_f, rej_f), (counts_s, rows_s, meters_s, rej_s) = states
+    assert counts_f == counts_s
+    pd.testing.assert_frame_equal(rows_f, rows_s)
+    assert meters_f == meters_s
+    assert rej_f == rej_s
