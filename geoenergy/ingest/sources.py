@@ -1,12 +1,17 @@
 """Stream table files (CSV, Parquet) in chunks, with column-name mapping.
 
-A file is never read into one giant DataFrame: :func:`iter_chunks` yields
-pandas DataFrames of at most ``chunk_rows`` rows together with the 1-based
-number of their first data row, so every later message can name the row.
+A file is never read into one giant table: :meth:`TableSource.iter_arrow`
+yields Arrow tables of at most ``chunk_rows`` rows with the 1-based data-row
+number of each row, so every later message can name the row;
+:meth:`TableSource.iter_chunks` yields the same chunks as pandas DataFrames
+indexed by row number.
 
-CSV values arrive as strings (nothing is guessed by the parser), so a bad
-value reaches the validators exactly as it stood in the file. Parquet values
-keep their stored types.
+CSV is parsed by ``pyarrow.csv`` in blocks of whole lines, each on all cores.
+Arrow's parallel parser cannot number a line it rejects, so a block holding a
+bad line is parsed again on one thread, which does. CSV values arrive as
+strings (nothing is guessed by the parser), so a bad value reaches the
+validators exactly as it stood in the file. Parquet is read a row group at a
+time and its values keep their stored types.
 """
 
 from __future__ import annotations
