@@ -15,6 +15,13 @@ stored:
   row off the meter's grid, is rejected with the fix;
 - gaps stay gaps: nothing is filled.
 
+Each column is checked once per distinct value (:func:`geoenergy.ingest.checks.
+distinct`) and the bucket merge works on sorted integer keys
+(:mod:`geoenergy.ingest.merge`). Rows that only extend their meters' series
+at the recorded interval are merged from the meters table's history without
+reading the stored files (:func:`_append_only`), so appending a day costs a
+day, not the whole history.
+
 The accepted rows become new immutable Parquet files and a staged manifest;
 the ingest record, the rejected rows and the meters' statistics are
 committed to the relational store in one transaction, and only then is the
