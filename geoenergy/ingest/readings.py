@@ -229,10 +229,8 @@ def _registered_meters(store: Store) -> tuple[np.ndarray, _History]:
     rows = [rows[i] for i in order]
 
     def ns(values):
-        return np.asarray(
-            [-1 if v is None else pd.Timestamp(v).tz_convert("UTC").value for v in values],
-            dtype=np.int64,
-        )
+        t = pd.DatetimeIndex(pd.to_datetime(list(values), utc=True)).as_unit("ns")
+        return np.where(t.isna(), -1, t.asi8)
 
     history = _History(
         interval_s=np.asarray([np.nan if r[1] is None else r[1] for r in rows], np.float64),
