@@ -23,6 +23,7 @@ from geoenergy.web.actions import CASE_STATUSES, CLOSED_STATUSES
 __all__ = [
     "PAGE_SIZES",
     "SORTS",
+    "SORT_LABELS",
     "STATUS_FILTERS",
     "QueryError",
     "QueueQuery",
@@ -166,6 +167,8 @@ def _sorts(state) -> dict[str, SortSpec]:
 
 #: Sort keys of the queue and what they sort by.
 SORTS = tuple(_sorts(_case_state_subquery()))
+#: Sort keys in words, for the sort control.
+SORT_LABELS = {key: spec.label for key, spec in _sorts(_case_state_subquery()).items()}
 
 
 def _text(params: Mapping[str, str], name: str, max_length: int = 200) -> str | None:

@@ -78,6 +78,7 @@ from geoenergy.web.published import (
 )
 from geoenergy.web.queue import (
     PAGE_SIZES,
+    SORT_LABELS,
     SORTS,
     STATUS_FILTERS,
     QueryError,
@@ -453,6 +454,7 @@ def queue(request: Request):
         assignees=assignees,
         statuses=STATUS_FILTERS,
         sorts=SORTS,
+        sort_labels=SORT_LABELS,
         page_sizes=PAGE_SIZES,
         classes=CUSTOMER_CLASSES,
         with_addresses=with_addresses,
