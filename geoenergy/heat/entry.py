@@ -141,10 +141,18 @@ def load_workspace_inputs(ws, *, store=None) -> tuple[dict, list[str]]:
 
 
 def workspace_config(ws) -> HeatConfig:
-    """The workspace's ``[heat]`` table of ``geoenergy.toml``, else the defaults."""
+    """The workspace's ``[heat]`` table of ``geoenergy.toml``, else the defaults.
+
+    A relative ``weather_file`` is taken relative to the workspace folder.
+    """
     extra = ws.settings.extra.get("heat") if hasattr(ws, "settings") else None
     if not extra:
         return HeatConfig()
+    extra = dict(extra)
+    weather = extra.get("weather_file")
+    if isinstance(weather, str) and not Path(weather).is_absolute():
+        # A weather file named in the workspace's geoenergy.toml is relative to the workspace.
+        extra["weather_file"] = str(Path(ws.path) / weather)
     return HeatConfig.from_dict(extra, source=f"{ws.config_path} [heat]")
 
 
