@@ -415,9 +415,10 @@ class _Staged:
 
     Each chunk's rows are sorted by bucket (a stable sort: file order is kept
     within a bucket) and kept as arrays with the bucket boundaries. Past
-    :data:`STAGE_IN_MEMORY_ROWS` rows, the arrays go to ``.npy`` files in the
-    staging folder and are read back memory-mapped, so a file of any size
-    streams through bounded memory.
+    :data:`STAGE_IN_MEMORY_ROWS` rows, the arrays go to raw files in the
+    staging folder and each bucket's slices are read back on their own (not
+    memory-mapped: mapped pages would count as the process's memory), so a
+    file of any size streams through bounded memory.
     """
 
     def __init__(self, folder, meter_buckets: np.ndarray, n_buckets: int):
@@ -444,13 +445,14 @@ class _Staged:
 
     def _spill(self) -> None:
         for i, (part, bounds) in enumerate(self.parts):
-            if isinstance(part.ts, np.memmap):
+            if isinstance(part.ts, _OnDisk):
                 continue
             arrays = {}
             for name in ("code", "ts", "kwh", "row"):
-                path = self.folder / f"part{i:05d}-{name}.npy"
-                np.save(path, getattr(part, name))
-                arrays[name] = np.load(path, mmap_mode="r")
+                values = getattr(part, name)
+                path = self.folder / f"part{i:05d}-{name}.bin"
+                values.tofile(path)
+                arrays[name] = _OnDisk(path, values.dtype)
             self.parts[i] = (NewRows(**arrays), bounds)
         self.in_memory = 0
 
@@ -476,6 +478,21 @@ class _Staged:
             ts=cat("ts", np.int64),
             kwh=cat("kwh", np.float64),
             row=cat("row", np.int64),
+        )
+
+
+class _OnDisk:
+    """A spilled array: ``[lo:hi]`` reads that slice from its raw file."""
+
+    def __init__(self, path, dtype):
+        self.path, self.dtype = path, np.dtype(dtype)
+
+    def __getitem__(self, s: slice) -> np.ndarray:
+        return np.fromfile(
+            self.path,
+            dtype=self.dtype,
+            count=s.stop - s.start,
+            offset=s.start * self.dtype.itemsize,
         )
 
 
