@@ -32,7 +32,7 @@ from webmap.colors import Gradient
 from webmap.features import FeatureLayer
 from webmap.frame import LegendSection, WebMap, check_wgs84, finish, new_map, total_bounds
 from webmap.markup import format_value, script_json
-from webmap.raster import grid_to_lonlat, grid_to_rgba
+from webmap.raster import GridHover, grid_to_lonlat, grid_to_rgba
 
 DATA_CENTRE_COLUMNS = (
     "name",
@@ -192,6 +192,8 @@ def wasteheat_map(
     if demand_grid is not None:
         overlay, section, grid_bounds = _demand_overlay(demand_grid, demand_max)
         m.add_child(overlay)
+        values, _ = grid_to_lonlat(demand_grid)
+        m.add_child(GridHover(overlay, values, grid_bounds, unit="MWh/ha/yr", label="Heat demand"))
         section.layer = overlay
         legend.append(section)
         (s, w), (n, e) = grid_bounds
@@ -254,6 +256,7 @@ def wasteheat_map(
             LegendSection(
                 "Data centres: source temperature",
                 classes=temp,
+                items=_size_key(dc),
                 note="Circle area grows with recoverable heat [MW_th].",
                 layer=layer,
             ),
@@ -307,9 +310,24 @@ def _demand_overlay(da: xr.DataArray, demand_max):
     return overlay, section, bounds
 
 
+def _radius_px(mw) -> np.ndarray:
+    """Circle radius [px] of a data centre recovering ``mw`` [MW_th] (area grows with heat)."""
+    return np.clip(5 + 4 * np.sqrt(np.asarray(mw, dtype=float)), 5, 30)
+
+
+def _size_key(dc: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
+    """Legend rows: circles as large as on the map for round figures within the data's range."""
+    mw = pd.to_numeric(dc["recoverable_heat_mw_th"], errors="coerce").fillna(0).clip(lower=0)
+    top = float(mw.max()) if len(mw) else 0.0
+    if top <= 0:
+        return []
+    steps = [v for v in (1, 5, 10, 20, 50, 100) if v <= max(top, 1)][-3:]
+    return [("#222", f"{v:g} MW_th", f"circle:{float(_radius_px(v)):g}") for v in steps]
+
+
 def _data_centre_layer(dc: gpd.GeoDataFrame, temp: Gradient) -> FeatureLayer:
     mw = pd.to_numeric(dc["recoverable_heat_mw_th"], errors="coerce").fillna(0).clip(lower=0)
-    radius = np.clip(5 + 4 * np.sqrt(mw.to_numpy()), 5, 30)
+    radius = _radius_px(mw.to_numpy())
     colors = temp.color(pd.to_numeric(dc["source_temp_c"], errors="coerce").to_numpy())
     palette = sorted(set(colors))
     styles = [

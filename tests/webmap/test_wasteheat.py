@@ -154,3 +154,20 @@ def test_data_centre_popup_sets_used_beside_available(heat_centres):
     # A dark disc per site on the same scale: 60,000 MWh/yr = 6.85 MW -> 4 sqrt(6.85) = 10 px.
     used = json.loads(feats["Data centres: used heat"].data_json)["features"]
     assert used[0]["properties"]["pr"] == pytest.approx(10.5, abs=0.6)
+
+
+def test_demand_cells_give_their_value_on_hover_and_circles_have_a_size_key(
+    heat_centres, demand_grid
+):
+    from webmap.raster import GridHover
+
+    m = wasteheat_map(heat_centres, demand_grid=demand_grid)
+    hovers = [c for c in m._children.values() if isinstance(c, GridHover)]
+    assert len(hovers) == 1
+    grid = json.loads(hovers[0].grid_json)
+    assert grid["label"] == "Heat demand" and grid["unit"] == "MWh/ha/yr"
+    html = m.get_root().render()
+    # Recoverable heat 16 and 4 MW: keys for 1, 5 and 10 MW.
+    assert "1 MW_th" in html and "5 MW_th" in html and "10 MW_th" in html
+    # The 1 MW key is drawn at the map's radius, 5 + 4 sqrt(1) = 9 px: 18 px across.
+    assert "width:18px;height:18px" in html
