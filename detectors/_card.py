@@ -97,6 +97,9 @@ def build_card(model, ds, feats, X, labels, y) -> dict:
             "class": f"{type(det).__module__}.{type(det).__qualname__}",
             "params": jsonable(det.get_params(deep=False)),
             "summary": DETECTORS[name].summary if name in DETECTORS else "",
+            # the supervised detector's cross-validated choice of what ranks
+            "learner": getattr(det, "learner_", None),
+            "selection": jsonable(getattr(det, "selection_", {})),
         },
         "settings": {
             "valley_hours": list(model.valley_hours),

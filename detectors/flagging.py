@@ -31,6 +31,14 @@ direct posterior-probability approach [3]_ (:func:`posterior_flags`). A few
 dozen labels give cautious probabilities, so the physics list carries most
 of the flags; the expected precision adds the two parts' expected rigs.
 
+**Registered data centres in a list of their own.** A data centre's flat
+24/7 load is its normal business: its scores come from its own peer group
+(data centres), and it is flagged among data centres only
+(:data:`OWN_LIST_CLASSES`, :func:`flag_lists`), so it never takes a place in
+the list of homes, shops and farms nor counts in its false-discovery
+budget. A data-centre-like load on a meter not registered as one stays in
+the main list.
+
 **Expected precision.** For p-values, Storey's estimate [2]_ of the list's
 FDR, ``pi0 m p_max / R`` (``m`` meters scored, ``R`` flagged, ``p_max`` the
 largest p-value flagged, ``pi0 = min(1, #{p > 1/2} / (m/2))`` the share of
@@ -65,11 +73,14 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_FDR",
+    "LIST_METHODS",
     "MIN_NULL_SIZE",
+    "OWN_LIST_CLASSES",
     "PeerNull",
     "SimulatedNull",
     "benjamini_hochberg",
     "expected_precision",
+    "flag_lists",
     "posterior_flags",
 ]
 
@@ -197,6 +208,73 @@ def posterior_flags(prob, fdr: float = DEFAULT_FDR) -> np.ndarray:
     if len(ok):
         out[order[: ok[-1] + 1]] = True
     return out
+
+
+OWN_LIST_CLASSES = ("data_centre",)
+"""Customer classes flagged in a list of their own: a registered data centre's flat 24/7
+load is its normal business, so it is judged among data centres (its peer group) and
+never takes a place in the list of homes, shops and farms. A data-centre-like load on
+a meter not registered as one stays in the main list, a suspect like any other."""
+
+LIST_METHODS = {
+    "bh": "Benjamini-Hochberg at the FDR on the peer-group null p-values",
+    "bh+posterior": "Benjamini-Hochberg on the prior's peer-group null p-values, plus the "
+    "meters whose mean 1 - P(mining) stays within the FDR",
+    "given": "the detector's own decision or a score threshold; expected precision from the "
+    "p-values",
+}
+"""``{how: what}``: the ways :func:`flag_lists` chooses a list."""
+
+
+def flag_lists(p, s, lists, *, fdr: float = DEFAULT_FDR, how: str = "bh", given=None):
+    """Flag each list (main, data centres) on its own and estimate its precision.
+
+    Parameters
+    ----------
+    p : ndarray of float
+        p-values of the scored meters.
+    s : ndarray of float
+        Their scores (calibrated probabilities for ``how="bh+posterior"``).
+    lists : ndarray of str
+        The list of each meter (``"main"`` or a class of :data:`OWN_LIST_CLASSES`).
+    fdr : float
+    how : {"bh", "bh+posterior", "given"}
+        See :data:`LIST_METHODS`; ``"given"`` takes ``given`` (bool per meter).
+
+    Returns
+    -------
+    flagged : ndarray of bool
+    summary : dict
+        ``{list: {"n_scored", "n_flagged", "expected_precision"}}``.
+    """
+    if how not in LIST_METHODS:
+        raise ValueError(f"how must be one of {sorted(LIST_METHODS)}, got {how!r}.")
+    flagged = np.zeros(len(p), dtype=bool)
+    summary = {}
+    for name in dict.fromkeys(np.asarray(lists).tolist()):
+        sel = np.asarray(lists) == name
+        pp, ss = p[sel], s[sel]
+        if how == "given":
+            f = np.asarray(given, dtype=bool)[sel]
+            prec = expected_precision(pp, f)
+        elif how == "bh":
+            f = benjamini_hochberg(pp, fdr)
+            prec = expected_precision(pp, f)
+        else:
+            bh = benjamini_hochberg(pp, fdr)
+            sure = posterior_flags(ss, fdr) & ~bh
+            f = bh | sure
+            prec = float("nan")
+            if f.any():
+                part = expected_precision(pp, bh) if bh.any() else 0.0
+                prec = (part * bh.sum() + ss[sure].sum()) / f.sum()
+        flagged[sel] = f
+        summary[str(name)] = {
+            "n_scored": int(sel.sum()),
+            "n_flagged": int(f.sum()),
+            "expected_precision": None if not np.isfinite(prec) else round(float(prec), 4),
+        }
+    return flagged, summary
 
 
 @dataclass(frozen=True)

@@ -49,11 +49,10 @@ from detectors.baseline import BASELINE, baseline_cv, fit_baseline
 from detectors.evaluate import evaluate
 from detectors.flagging import (
     DEFAULT_FDR,
+    OWN_LIST_CLASSES,
     PeerNull,
     SimulatedNull,
-    benjamini_hochberg,
-    expected_precision,
-    posterior_flags,
+    flag_lists,
 )
 from detectors.reasons import explain
 from detectors.rules import RuleDetector
@@ -84,6 +83,7 @@ RESULT_COLUMNS = (
     "onset_date",
     "notes",
     "p_value",
+    "list",
 )
 """Columns of :meth:`MiningModel.score`, in order."""
 
@@ -151,7 +151,9 @@ DETECTORS: dict[str, DetectorSpec] = {
         2,
         True,
         "positive-unlabelled learning on inspection labels (bagged logistic regressions and "
-        "nearest labelled neighbours), calibrated probabilities",
+        "nearest labelled neighbours, blended with the unsupervised prior), calibrated "
+        "probabilities; the blend, the prior alone or the learners alone, whichever "
+        "cross-validation on the labels shows best (one-standard-error rule over the prior)",
     ),
 }
 """``{name: DetectorSpec}``: the detectors :class:`MiningModel` can build by name."""
@@ -486,48 +488,48 @@ class MiningModel:
             return -np.asarray(src.score_samples(self._prior_view(X)), dtype=float)
         return -np.asarray(self.detector_.decision_function(X), dtype=float)
 
-    def _flag(self, X, s) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Flags, p-values and the flagging summary of the scored meters."""
+    def _flag(self, X, s, lists) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Flags, p-values and the flagging summary of the scored meters, list by list."""
         det = self.detector_
         if not hasattr(self, "null_"):  # a model saved before the flagging method
             p = np.full(len(X), np.nan)
             flagged = np.asarray(det.predict(X)) == -1
             return flagged, p, {"method": "detector", "expected_precision": None}
         p = self.null_.p_values(self._statistic(X), self._codes(X))
-        probabilities = isinstance(det, SupervisedDetector) and not det.fallback_
+        given = None
         if self.threshold is not None:
-            flagged = s >= self.threshold
+            how, given = "given", s >= self.threshold
             method = f"score >= {self.threshold:g}"
         elif isinstance(det, RuleDetector):
-            flagged = np.asarray(det.predict(X)) == -1
+            how, given = "given", np.asarray(det.predict(X)) == -1
             method = "rule points >= min_points"
-        elif probabilities:
-            # The physics list of its prior, plus the meters the labels make near-certain.
-            bh = benjamini_hochberg(p, self.fdr)
-            sure = posterior_flags(s, self.fdr) & ~bh
-            flagged = bh | sure
+        elif isinstance(det, SupervisedDetector) and not det.fallback_:
+            how = "bh+posterior"
             method = (
                 f"Benjamini-Hochberg at FDR {self.fdr:g} on the prior's peer-group null "
                 f"p-values, plus meters whose mean 1 - P(mining) stays within {self.fdr:g}"
             )
         else:
-            flagged = benjamini_hochberg(p, self.fdr)
+            how = "bh"
             method = f"Benjamini-Hochberg at FDR {self.fdr:g} on peer-group null p-values"
-        if probabilities:
-            prec = float("nan")
-            if flagged.any():
-                part = expected_precision(p, bh) if bh.any() else 0.0
-                prec = (part * bh.sum() + s[sure].sum()) / flagged.sum()
-        else:
-            prec = expected_precision(p, flagged)
-        info = {
-            "method": method,
-            "fdr": self.fdr,
-            "n_scored": len(X),
-            "n_flagged": int(flagged.sum()),
-            "expected_precision": None if not np.isfinite(prec) else round(prec, 4),
-        }
+        flagged, per_list = flag_lists(p, s, lists, fdr=self.fdr, how=how, given=given)
+        main = per_list.get("main", {"n_scored": 0, "n_flagged": 0, "expected_precision": None})
+        info = {"method": method, "fdr": self.fdr, **main, "lists": per_list}
         return flagged, p, info
+
+    def _lists(self, ds, registry, index) -> np.ndarray:
+        """``"main"``, or the class of a meter registered in a class with its own list."""
+        cls = None
+        if "customer_class" in registry.columns:
+            reg = registry.assign(meter_id=registry["meter_id"].astype(str))
+            cls = reg.set_index("meter_id")["customer_class"].reindex(index.astype(str))
+        elif "customer_class" in ds.coords:
+            cls = pd.Series(ds["customer_class"].values, index=ds["meter"].values.astype(str))
+            cls = cls.reindex(index.astype(str))
+        if cls is None:
+            return np.full(len(index), "main", dtype=object)
+        cls = cls.astype(object).to_numpy()
+        return np.where(np.isin(cls, OWN_LIST_CLASSES), cls, "main").astype(object)
 
     def _make_detector(self):
         if not self._builtin():
@@ -538,6 +540,7 @@ class MiningModel:
         kw = {"group_column": PEER_COLUMN, "min_group_size": self.min_group_size}
         if spec.cls is SupervisedDetector:
             kw["random_state"] = self.random_state
+            kw["select"] = "1se"
         return spec.cls(**kw)
 
     def _label_vector(self, labels, index) -> np.ndarray | None:
@@ -594,12 +597,14 @@ class MiningModel:
             up, NaT if none), ``notes`` (str: features that could not be
             computed for this meter and why, or the detail of its status;
             empty when there is none) and ``p_value`` (how often an ordinary
-            meter of its peer group scores this high, :mod:`detectors.flagging`).
-            A meter is scored exactly when its status is ``"ok"``.
-            ``attrs["flagging"]``: how the list was chosen (``method``,
-            ``fdr``, ``n_scored``, ``n_flagged``) and its
-            ``expected_precision`` (share of the flagged meters expected to
-            host mining; None when nothing is flagged).
+            meter of its peer group scores this high, :mod:`detectors.flagging`)
+            and ``list`` (``"main"``, or ``"data_centre"`` for a registered data
+            centre, flagged among data centres only). A meter is scored
+            exactly when its status is ``"ok"``. ``attrs["flagging"]``: how the
+            main list was chosen (``method``, ``fdr``, ``n_scored``,
+            ``n_flagged``), its ``expected_precision`` (share of the flagged
+            meters expected to host mining; None when nothing is flagged) and
+            the same per list under ``lists``.
         """
         self._check_fitted()
         self._check_tables(ds, registry)
@@ -617,10 +622,11 @@ class MiningModel:
         pval = np.full(n, np.nan)
         info = {"method": "none scored", "n_scored": 0, "n_flagged": 0}
         info["expected_precision"] = None
+        lists = self._lists(ds, registry, feats.index)
         if len(X):
             s = self.mining_score(X)
             score[ok] = s
-            flagged[ok], pval[ok], info = self._flag(X, s)
+            flagged[ok], pval[ok], info = self._flag(X, s, lists[ok])
             text[ok] = self._reasons(X, feats.loc[ok], groups.loc[ok]) if reasons else ""
         out = pd.DataFrame(
             {
@@ -632,6 +638,7 @@ class MiningModel:
                 "onset_date": feats["onset_date"].to_numpy(),
                 "notes": notes,
                 "p_value": pval,
+                "list": lists,
             }
         )
         # Most suspicious first; equal scores keep the meter order, so ranks are reproducible.

@@ -32,6 +32,9 @@ References
 .. [3] Menon, A., van Rooyen, B., Ong, C. S. and Williamson, B. (2015).
    Learning from corrupted binary labels via class-probability estimation.
    Proceedings of the 32nd ICML, 125-134.
+.. [4] Breiman, L., Friedman, J. H., Olshen, R. A. and Stone, C. J. (1984).
+   Classification and Regression Trees. Wadsworth, section 3.4.3 (the
+   one-standard-error rule).
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ _PLATT_BOUNDS = ((0.05, 2.0), (-10.0, 10.0))
 neighbouring probabilities apart, so equal probabilities never tie distinct scores."""
 _CV_TOLERANCE = 0.01  # [AUC] a weight this close to the best that trusts the prior more wins
 _FALLBACK_WEIGHT = 0.5  # "auto" with fewer than two confirmed miners: nothing to validate on
+_MIN_MINERS_TO_SELECT = 10
+"""Labelled miners ``select="1se"`` needs (two per fold of five) before the learners may
+outrank the prior: with one hidden miner per fold, a fold's AUC is one miner's rank."""
 
 
 class NoPositiveLabelsWarning(UserWarning):
@@ -124,6 +130,12 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
     pos_label, neg_label : default 1, 0
         Values of ``y`` for a confirmed miner and for an inspected meter
         found not mining; any other value (e.g. -1 or NaN) is unlabelled.
+    select : None or "1se", default None
+        With a fixed ``prior_weight``: None keeps the blend; "1se" chooses
+        among the blend, the prior alone and the learners alone by
+        cross-validation on the labels with the one-standard-error rule
+        (:meth:`_select_learner`; what :class:`detectors.model.MiningModel`
+        uses).
     random_state : int, RandomState or None, default None
 
     Attributes
@@ -147,7 +159,12 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         The prior's share in ``f`` that was used (chosen when "auto").
     cv_scores_ : dict of float to float
         Cross-validated PU AUC of the hidden labelled miners per candidate weight
-        (empty unless ``prior_weight="auto"`` had at least two confirmed miners).
+        (empty unless ``prior_weight="auto"`` or ``select="1se"`` had at least two
+        confirmed miners).
+    learner_ : str
+        What ranks: "blend", "prior" or "learners" (see ``select``).
+    selection_ : dict
+        The cross-validated figures behind ``learner_`` (empty without ``select``).
     n_positive_, n_negative_, n_unlabelled_ : int
     fallback_ : bool
         True when no confirmed miner was given: scores come from ``prior_``.
@@ -172,6 +189,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         threshold=0.5,
         pos_label=1,
         neg_label=0,
+        select=None,
         random_state=None,
     ):
         self.prior = prior
@@ -189,6 +207,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         self.threshold = threshold
         self.pos_label = pos_label
         self.neg_label = neg_label
+        self.select = select
         self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------------
@@ -250,6 +269,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
                 stacklevel=2,
             )
             self.offset_ = float(self.prior_.offset_)
+            self.learner_, self.selection_ = "prior", {}
             return self
         if pos.all():
             raise ValueError(
@@ -290,6 +310,11 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             raise ValueError(
                 f"{owner}: threshold must be a probability in (0, 1), got {t!r}; "
                 "0.5 flags meters more likely mining than not."
+            )
+        if self.select not in (None, "1se"):
+            raise ValueError(
+                f"{owner}: select must be None or '1se', got {self.select!r}; '1se' chooses "
+                "among the blend, the prior and the learners by cross-validation."
             )
         if not (
             self.prior is None
@@ -397,35 +422,103 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         wins instead, because a dozen labelled miners make a noisy judge and the
         prior's physics does not depend on them.
 
+        With a fixed weight and ``select="1se"``, the same folds judge three
+        learners (:meth:`_select_learner`).
+
         Returns
         -------
         weight : float
         scores : dict of float to float
-            Mean cross-validated PU AUC per candidate weight (empty unless "auto").
+            Mean cross-validated PU AUC per candidate weight (empty unless chosen).
         """
+        self.learner_, self.selection_ = "blend", {}
         if self.prior_ is None:
             return 0.0, {}
         if not isinstance(self.prior_weight, str):
+            if self.select == "1se":
+                return self._select_learner(Z, pos, neg, rng)
             return float(self.prior_weight), {}
+        auc = self._cv_auc(Z, pos, neg, rng, _WEIGHTS)
+        if auc is None:
+            return _FALLBACK_WEIGHT, {}
+        scores = {w: float(np.mean(v)) for w, v in auc.items()}
+        best = max(scores.values())
+        weight = max(w for w, v in scores.items() if v >= best - _CV_TOLERANCE)
+        return float(weight), scores
+
+    def _select_learner(self, Z, pos, neg, rng) -> tuple[float, dict]:
+        """Blend, prior alone or learners alone, by the one-standard-error rule.
+
+        The candidates are the blend at ``prior_weight`` ("blend"), the prior's
+        anomaly alone (weight 1, "prior") and the two learners alone (weight 0,
+        "learners"), judged on the folds of :meth:`_choose_prior_weight` by the
+        PU ROC AUC of the hidden labelled miners. The prior wins unless a
+        candidate's mean AUC beats it by more than one standard error of their
+        fold-to-fold differences (the one-standard-error rule of Breiman et al.
+        [4]_): the labels must show that they help, since a few miners judge
+        noisily and the prior's physics does not depend on them. Among the
+        candidates that beat the prior so, the best mean wins. With fewer than
+        :data:`_MIN_MINERS_TO_SELECT` labelled miners (two per fold) the folds
+        cannot show it, and the prior ranks.
+        """
+        blend = float(self.prior_weight)
+        names = {"blend": blend, "prior": 1.0, "learners": 0.0}
+        n_pos = int(pos.sum())
+        auc = None
+        if n_pos >= _MIN_MINERS_TO_SELECT:
+            auc = self._cv_auc(Z, pos, neg, rng, tuple(dict.fromkeys(names.values())))
+        if auc is None:
+            self.learner_ = "prior"
+            self.selection_ = {
+                "rule": "one-standard-error over the prior",
+                "winner": "prior",
+                "why": f"{n_pos} labelled miners; {_MIN_MINERS_TO_SELECT} needed to judge "
+                "the learners",
+            }
+            return 1.0, {}
+        base = np.asarray(auc[1.0])
+        table, winner, best = {}, "prior", float(base.mean())
+        for name, w in names.items():
+            v = np.asarray(auc[w])
+            d = v - base
+            se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("inf")
+            table[name] = {
+                "weight": w,
+                "cv_auc": float(v.mean()),
+                "gain_over_prior": float(d.mean()),
+                "se": se,
+            }
+            if name != "prior" and d.mean() > se and v.mean() > best:
+                winner, best = name, float(v.mean())
+        self.learner_ = winner
+        self.selection_ = {
+            "rule": "one-standard-error over the prior",
+            "folds": len(base),
+            "candidates": table,
+            "winner": winner,
+        }
+        return names[winner], {w: float(np.mean(v)) for w, v in auc.items()}
+
+    def _cv_auc(self, Z, pos, neg, rng, weights) -> dict | None:
+        """PU AUC of the hidden labelled miners per fold and candidate weight (None: no folds)."""
         n_pos = int(pos.sum())
         folds = min(int(self.cv), n_pos)
         if folds < 2:
-            return _FALLBACK_WEIGHT, {}
-        from sklearn.model_selection import StratifiedKFold
+            return None
+        from sklearn.model_selection import KFold, StratifiedKFold
 
         labelled = np.flatnonzero(pos | neg)
         strata = pos[labelled].astype(int)
+        seed = rng.randint(2**31 - 1)
         if int((~pos[labelled]).sum()) < folds:
             strata = np.ones_like(strata)  # too few non-miners to stratify on
-            from sklearn.model_selection import KFold
-
-            split = KFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1))
+            split = KFold(folds, shuffle=True, random_state=seed)
         else:
-            split = StratifiedKFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1))
+            split = StratifiedKFold(folds, shuffle=True, random_state=seed)
         unlabelled = ~pos & ~neg
         a = np.maximum(Z[:, -1], 0.0)
         prior_score = a / (a + self.prior_saturation)
-        auc = {w: [] for w in _WEIGHTS}
+        auc = {w: [] for w in weights}
         for _train, test in split.split(labelled, strata):
             held = labelled[test]
             p_tr, n_tr = pos.copy(), neg.copy()
@@ -440,15 +533,12 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             truth = pos[judge]
             if truth.all():  # nothing to rank the hidden miners against
                 continue
-            for w in _WEIGHTS:
+            for w in weights:
                 f = (1.0 - w) * learned + w * prior_score
                 auc[w].append(_pu_auc(truth, f[judge]))
-        if not auc[1.0]:
-            return _FALLBACK_WEIGHT, {}
-        scores = {w: float(np.mean(v)) for w, v in auc.items()}
-        best = max(scores.values())
-        weight = max(w for w, v in scores.items() if v >= best - _CV_TOLERANCE)
-        return float(weight), scores
+        if not auc[weights[0]]:
+            return None
+        return auc
 
     def _bag_score(self, Z: np.ndarray) -> np.ndarray:
         return np.mean([m.predict_proba(Z)[:, 1] for m in self.models_], axis=0)

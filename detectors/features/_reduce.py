@@ -9,6 +9,8 @@ function works on whole blocks of meters at once (no loop over meters).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 MIN_SEGMENT_DAYS = 7
@@ -52,6 +54,21 @@ def hsum(a: np.ndarray) -> np.ndarray:
     """Sum over the last (hour) axis; einsum is several times faster than ``sum(axis=2)``
     for a short last axis. uint8 counts stay exact (at most 24)."""
     return np.einsum("mdh->md", a)
+
+
+def robust_cv(v, ok) -> np.ndarray:
+    """1.4826 MAD / median of each row over ``ok`` entries (7 needed, median > 0).
+
+    A tenth or a fifth of odd entries (a rig's off nights) leaves it where the
+    rest put it, unlike the standard deviation.
+    """
+    n = ok.sum(axis=1)
+    x = np.where(ok, v, np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        med = np.nanmedian(x, axis=1)
+        mad = np.nanmedian(np.abs(x - med[:, None]), axis=1)
+    return np.where((n >= MIN_SEGMENT_DAYS) & (med > 0), 1.4826 * mad / med, np.nan)
 
 
 def cv(v, ok) -> np.ndarray:

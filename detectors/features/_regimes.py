@@ -171,7 +171,18 @@ def upward_split_medians(dmin):
     if n_days < 2 * MIN_SEGMENT_DAYS:
         nan = np.full(m, np.nan)
         return np.zeros(m, dtype=bool), nan, nan, enough
-    d0 = np.where(valid, dmin, 0.0)
+    found, late = _upward_split(dmin, valid)
+    lo = np.sort(np.where(late, np.nan, dmin), axis=1)
+    hi = np.sort(np.where(late, dmin, np.nan), axis=1)
+    before = sorted_quantile(lo, (valid & ~late).sum(axis=1), 0.5)
+    after = sorted_quantile(hi, (valid & late).sum(axis=1), 0.5)
+    return found, before, after, enough
+
+
+def _upward_split(d, valid) -> tuple[np.ndarray, np.ndarray]:
+    """Best upward least-squares split of each row: whether found, and the days after it."""
+    m, n_days = d.shape
+    d0 = np.where(valid, d, 0.0)
     c = np.cumsum(valid, axis=1)
     s = np.cumsum(d0, axis=1)
     n, total = c[:, -1:], s[:, -1:]
@@ -185,11 +196,31 @@ def upward_split_medians(dmin):
     k = np.argmax(gain, axis=1)
     found = gain[np.arange(m), k] > 0
     late = np.arange(n_days)[None, :] > k[:, None]
-    lo = np.sort(np.where(late, np.nan, dmin), axis=1)
-    hi = np.sort(np.where(late, dmin, np.nan), axis=1)
-    before = sorted_quantile(lo, (valid & ~late).sum(axis=1), 0.5)
-    after = sorted_quantile(hi, (valid & late).sum(axis=1), 0.5)
-    return found, before, after, enough
+    return found, late
+
+
+def latest_regime(d, ok) -> np.ndarray:
+    """The days of each row's latest regime: after its best upward split when the median
+    rises there by ``ONSET_MIN_RATIO`` or more (a rig switched on), else every ``ok`` day.
+
+    Parameters
+    ----------
+    d : ndarray, shape (meters, days)
+        A daily value (e.g. each night's valley energy [kWh]).
+    ok : ndarray of bool, shape (meters, days)
+    """
+    n_days = d.shape[1]
+    if n_days < 2 * MIN_SEGMENT_DAYS:
+        return ok
+    dd = np.where(ok, d, np.nan)
+    found, late = _upward_split(dd, ok)
+    lo = np.sort(np.where(late | ~ok, np.nan, dd), axis=1)
+    hi = np.sort(np.where(late & ok, dd, np.nan), axis=1)
+    before = sorted_quantile(lo, (ok & ~late).sum(axis=1), 0.5)
+    after = sorted_quantile(hi, (ok & late).sum(axis=1), 0.5)
+    with np.errstate(invalid="ignore"):
+        stepped = found & (after >= ONSET_MIN_RATIO * np.maximum(before, TINY))
+    return np.where(stepped[:, None], ok & late, ok)
 
 
 def refine_onset(onset, xh, ok, before, after, daily_row) -> np.ndarray:

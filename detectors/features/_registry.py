@@ -194,11 +194,15 @@ _F = [
     Feature(
         "valley_night_cv",
         "1",
-        "Coefficient of variation (std / mean) of the energy consumed in each night's valley "
-        "hours, over nights between two complete days.",
+        "Robust coefficient of variation (1.4826 MAD / median) of the energy consumed in each "
+        "night's valley hours, over nights between two complete days; when that energy steps "
+        "up by 1.5x or more at its best upward least-squares split, over the nights after it "
+        "(the latest regime).",
         "A rig draws the same energy every night; storage heaters follow the outdoor "
         "temperature and start with the heating season, an electric car charges on some "
-        "nights only, and households vary with occupancy.",
+        "nights only, and households vary with occupancy. The median and MAD let a "
+        "price-driven rig's off nights (10-20 %) pass, and the latest regime the nights "
+        "before its onset, which say nothing about how constant it runs.",
         "low",
         "night-to-night variation of valley energy {value:.0%}",
     ),

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.features._reduce import MIN_SEGMENT_DAYS, cv, hsum
+from detectors.features._reduce import MIN_SEGMENT_DAYS, hsum, robust_cv
+from detectors.features._regimes import latest_regime
 
 NIGHT_HOURS = (0, 5)
 """Local hours ``[start, end)`` of the night mean in ``night_day_ratio``."""
@@ -68,7 +69,9 @@ def hourly_rhythm(xh, x0, v8, dsum, day_ok, mean_kw, cal, opts, res) -> None:
     res["valley_share"] = np.where(
         total_ok > 0, np.where(day_ok, v_day, 0.0).sum(axis=1) / total_ok, np.nan
     )
-    res["valley_night_cv"] = cv(v_night, v_ok)
+    # robust, over the nights of the latest regime: a rig's off nights and the nights
+    # before its onset say nothing about how constant it runs
+    res["valley_night_cv"] = robust_cv(v_night, latest_regime(v_night, v_ok))
 
     # street lighting: Pearson correlation of the hourly load with darkness, complete days
     n_pts = okf @ cal.slots_per_day.astype(np.float64)

@@ -80,8 +80,9 @@ def summary_line(res) -> str:
 
     A meter is scored when it has a score; its ``status`` is then ``"ok"``
     (features that could not be computed are listed in ``notes`` and do not
-    make it "not scored"). The flagged list is followed by its expected
-    precision (:mod:`detectors.flagging`).
+    make it "not scored"). Each flagged list (the main one, and registered
+    data centres among themselves) is followed by its expected precision
+    (:mod:`detectors.flagging`).
     """
     s = res.scores
     n_scored = int(s["score"].notna().sum())
@@ -90,12 +91,19 @@ def summary_line(res) -> str:
     if n_not:
         counts = s.loc[s["score"].isna(), "status"].astype(str).value_counts()
         why = " (" + ", ".join(f"{k}: {v:,}" for k, v in counts.items()) + ")"
-    prec = (getattr(res, "flagging", None) or {}).get("expected_precision")
-    expect = "" if prec is None else f" (expected precision {prec:.0%})"
+    flagging = getattr(res, "flagging", None) or {}
+    lists = flagging.get("lists") or {"main": flagging}
+    parts = []
+    for name, li in lists.items():
+        n = li.get("n_flagged", 0)
+        prec = li.get("expected_precision")
+        expect = "" if prec is None else f" (expected precision {prec:.0%})"
+        label = "flagged" if name == "main" else f"{name.replace('_', ' ')}s flagged among them"
+        parts.append(f"{label} {n:,}{expect}")
+    flagged = "; ".join(parts) if parts else f"flagged {res.n_flagged:,}"
     return (
         f"Scored {n_scored:,} of {len(s):,} meters; {n_not:,} not scored{why}; "
-        f"flagged {res.n_flagged:,}{expect}; {len(res.hotspots):,} hotspot(s); "
-        f"{res.seconds:.1f} s."
+        f"{flagged}; {len(res.hotspots):,} hotspot(s); {res.seconds:.1f} s."
     )
 
 
@@ -152,6 +160,7 @@ def detect(
         "hotspot",
         "notes",
         "p_value",
+        "list",
     ]
     table = res.scores[cols + extra]
     if out is not None:

@@ -48,6 +48,7 @@ def test_score_table(pop, unsupervised):
         "onset_date",
         "notes",
         "p_value",
+        "list",
     ]
     assert len(r) == 150 and r["meter_id"].is_unique
     ok = r["status"].str.startswith("ok")

@@ -36,6 +36,8 @@ def test_detect_stores_the_flagged_lists_expected_precision(city_ws, capsys):
     with Store.for_workspace(city_ws).session() as s:
         run = s.execute(sa.select(DetectionRun).order_by(DetectionRun.id.desc())).scalars().first()
         listed = run.model_card["flagged_list"]
-    assert listed["n_flagged"] == run.n_flagged
+    # The main list and the registered data centres' own list make up the run's flags.
+    assert sum(li["n_flagged"] for li in listed["lists"].values()) == run.n_flagged
+    assert set(listed["lists"]) <= {"main", "data_centre"}
     assert 0.0 < listed["expected_precision"] <= 1.0
     assert "Benjamini-Hochberg" in listed["method"]
