@@ -52,6 +52,11 @@ SUITES: dict[str, tuple[str, str, list[str]]] = {
         "review app under 50 concurrent users on PostGIS (locust)",
         ["--small"],
     ),
+    "realtime": (
+        "bench.bench_realtime",
+        "live readings API: 500 data centres x 2 meters a minute, then a day's backlog",
+        ["--small"],
+    ),
 }
 #: ``python -m bench ingest`` and ``open`` still run the readings suite's parts.
 ALIASES = {"ingest": ("readings", ["ingest"]), "open": ("readings", ["open"])}

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from geoenergy.errors import ConfigError
 from geoenergy.monitor.limits import LimitConfig, limit_for, surcharge
 
 __all__ = [
@@ -125,14 +127,33 @@ def find_data_centre(ws, name: str, *, store=None) -> DataCentre | None:
     return None
 
 
-def _series(ws, meter: str, start, end, store) -> pd.Series:
+def _open_readings(ws, **kwargs):
+    """:func:`geoenergy.readings.open_readings`, waiting out an ingestion's commit.
+
+    Between an ingestion's commit and the publication of its files the
+    readings store is locked, and a reader that finds it so gets a
+    ``ConfigError``; a live page must wait (up to 5 s), not show no data.
+    """
     from geoenergy.readings import open_readings
 
+    for attempt in range(100):
+        try:
+            return open_readings(ws, **kwargs)
+        except ConfigError:
+            if attempt == 99:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def _series(ws, meter: str, start, end, store) -> pd.Series:
     try:
-        ds = open_readings(
+        ds = _open_readings(
             ws, resolution="native", meters=[meter], start=start, end=end, store=store
         )
         s = ds.kwh.sel(meter=meter).to_series()
+    except ConfigError:  # the store stayed locked: say so, do not show "no data"
+        raise
     except (ValueError, IndexError, KeyError):  # no readings (in the window)
         return pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC"))
     s.index = pd.DatetimeIndex(s.index).tz_localize("UTC")
@@ -442,7 +463,6 @@ def hourly_frames(ws, dcs, start, end, *, store=None) -> dict[str, pd.DataFrame]
     """
     import sqlalchemy as sa
 
-    from geoenergy.readings import open_readings
     from geoenergy.store.models import Meter
 
     store = store or ws.store
@@ -460,11 +480,13 @@ def hourly_frames(ws, dcs, start, end, *, store=None) -> dict[str, pd.DataFrame]
     hourly = None
     if have:
         try:
-            ds = open_readings(
+            ds = _open_readings(
                 ws, resolution="hourly", meters=sorted(have), start=start, end=end, store=store
             )
             hourly = ds.kwh.to_pandas().T  # time x meter
             hourly.index = pd.DatetimeIndex(hourly.index).tz_localize("UTC")
+        except ConfigError:
+            raise
         except ValueError:  # nothing in the window
             hourly = None
     empty = pd.DataFrame(

@@ -382,6 +382,8 @@ def get_pue(
         return err
     try:
         rep = pue_report(web.ws, dc, resolution, start=start, end=end, store=web.store)
+    except ConfigError as exc:  # the readings store stayed locked by a long ingestion
+        return _error(503, f"{exc} Retry.", _retry(2))
     except ValueError as exc:
         return _error(400, str(exc))
     return JSONResponse(rep)
@@ -404,7 +406,10 @@ def get_surcharge(request: Request, data_centre: str, year: int | None = None):
         return err
     this = dt.datetime.now(web.tz).year
     years = [year] if year is not None else [this - 1, this]
-    out = [annual_assessment(web.ws, dc, y, store=web.store) for y in years]
+    try:
+        out = [annual_assessment(web.ws, dc, y, store=web.store) for y in years]
+    except ConfigError as exc:
+        return _error(503, f"{exc} Retry.", _retry(2))
     return JSONResponse({"data_centre": dc.name, "status": dc.status, "years": out})
 
 

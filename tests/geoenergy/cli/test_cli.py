@@ -304,7 +304,8 @@ def test_demo_end_to_end(tmp_path):
     out = done.stdout
     assert "SYNTHETIC" in out
     assert "What the workspace holds" in out
-    assert "200 (200 with readings)" in out
+    # 200 sample-city meters plus the two of the live data centre (issue 17)
+    assert "202 (202 with readings)" in out
     assert "Done in" in out
     assert "unsupervised detector: precision@20" in out
     assert "data centres" in out and "used heat" in out  # issue 14: used, not usable
@@ -320,7 +321,7 @@ def test_demo_end_to_end(tmp_path):
     ws = Workspace(target)
     assert ReadingsStore(ws.readings_path).files()
     ds = open_readings(ws, resolution="daily")
-    assert ds.sizes["meter"] == 200
+    assert ds.sizes["meter"] == 202  # with the live data centre's two meters
     assert float(ds.kwh.sum()) > 0
 
     export = tmp_path / "rejected.csv"
