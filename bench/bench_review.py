@@ -23,9 +23,18 @@ i.e. what a single analyst running the SQL would wait. The difference is
 the web stack plus queueing under load. Also printed: the peak RSS of each
 server worker [MiB].
 
+Server and load generator run on separate cores (``taskset``): by default
+the server on CPU 0 and locust on CPU 1 when the machine has two or more
+(``--server-cpus``, ``--load-cpus``; ``--server-cpus ''`` for no pinning);
+the database server is not pinned. The machine (CPU model, cores, memory,
+load average before the run, PostgreSQL version) and the pinning are printed
+with the figures. Right after the server starts, and before any other page,
+one officer opens a case page: its time is printed beside the next 20 case
+pages (the app warms up at start, so the first is no slower).
+
 Options: ``--small`` (5,000 flags, 10 users, 15 s: a smoke run), ``--flags``,
 ``--users``, ``--seconds``, ``--workers`` (uvicorn worker processes,
-default 2), ``--think LO,HI`` [s], ``--db URL`` (an admin URL of a
+default one per server CPU), ``--think LO,HI`` [s], ``--db URL`` (an admin URL of a
 PostgreSQL server with PostGIS; default ``$GEOENERGY_BENCH_PG_URL`` or the
 test server), ``--workdir DIR`` and ``--keep`` (keep the database and
 workspace for another run).
@@ -38,6 +47,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -49,6 +59,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 if __package__ in (None, ""):  # `python bench/bench_review.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -306,8 +317,106 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(info: dict, workers: int, log=print) -> tuple[subprocess.Popen, str]:
-    """uvicorn with ``workers`` processes on a free loopback port; waits for /healthz."""
+def _pinned(cmd: list[str], cpus: str | None) -> list[str]:
+    """``cmd`` run on CPUs ``cpus`` (taskset list, e.g. "0" or "0-1"); unchanged if None."""
+    if not cpus or shutil.which("taskset") is None:
+        return cmd
+    return ["taskset", "-c", cpus, *cmd]
+
+
+def default_cpus() -> tuple[str | None, str | None]:
+    """(server, load generator) CPU lists: separate cores when there are two or more."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (n or 1) < 2:
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0, 1]
+    half = max(1, len(cpus) // 2)
+    as_list = lambda xs: ",".join(str(c) for c in xs)  # noqa: E731
+    return as_list(cpus[:half]), as_list(cpus[half:])
+
+
+def machine(server_cpus, load_cpus, db_url: str | None = None) -> dict:
+    """What the figures were measured on."""
+    import platform
+
+    model = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            mem_gib = int(f.readline().split()[1]) / 1024**2
+    except (OSError, ValueError, IndexError):
+        pass
+    pg = None
+    if db_url:
+        try:
+            import sqlalchemy as sa
+
+            engine = sa.create_engine(db_url)
+            with engine.connect() as conn:
+                pg = conn.exec_driver_sql("SHOW server_version").scalar()
+            engine.dispose()
+        except Exception:
+            pg = None
+    return {
+        "cpu": model or "unknown",
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_gib, 1) if mem_gib else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "server_cpus": server_cpus or "not pinned",
+        "load_cpus": load_cpus or "not pinned",
+    }
+
+
+def first_case_pages(url: str, user: str, meters: list[str], n: int = 20) -> dict:
+    """Time [ms] of the first case page after start, and of the ``n`` next ones.
+
+    One officer logs in and opens ``n + 1`` different cases near the top of
+    the queue, one after the other (each reads its meter's readings once).
+    """
+    import requests
+
+    s = requests.Session()
+    page = s.get(url + "/login", timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = s.post(
+        url + "/login",
+        data={"name": user, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=60,
+    )
+    if r.status_code != 303:
+        raise RuntimeError(f"login of {user} failed: HTTP {r.status_code}")
+    times = []
+    for meter in meters[1 : n + 2]:  # meters[0] is the one the app warmed up with
+        t = time.perf_counter()
+        r = s.get(url + "/cases/" + quote(meter, safe=""), timeout=60)
+        times.append((time.perf_counter() - t) * 1000)
+        r.raise_for_status()
+    s.close()
+    rest = times[1:]
+    return {
+        "first_ms": times[0],
+        "next_p50_ms": statistics.median(rest),
+        "next_max_ms": max(rest),
+        "n": len(rest),
+    }
+
+
+def start_server(
+    info: dict, workers: int, log=print, cpus: str | None = None
+) -> tuple[subprocess.Popen, str]:
+    """uvicorn with ``workers`` processes on a free loopback port (on CPUs ``cpus``);
+    waits for /healthz."""
     import urllib.request
 
     port = _free_port()
@@ -338,7 +447,7 @@ def start_server(info: dict, workers: int, log=print) -> tuple[subprocess.Popen,
         "--timeout-keep-alive",
         "75",
     ]
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    proc = subprocess.Popen(_pinned(cmd, cpus), env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -353,11 +462,7 @@ def start_server(info: dict, workers: int, log=print) -> tuple[subprocess.Popen,
     else:
         stop_server(proc)
         raise RuntimeError("the app server did not answer /healthz within 120 s")
-    # Warm every worker once (imports, pools), as a deployed server would be.
-    for _ in range(workers * 4):
-        with urllib.request.urlopen(url + "/healthz", timeout=5):
-            pass
-    log(f"  app server: {workers} uvicorn worker(s) on {url}")
+    log(f"  app server: {workers} uvicorn worker(s) on {url}, CPUs {cpus or 'not pinned'}")
     return proc, url
 
 
@@ -387,7 +492,9 @@ def stop_server(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_locust(info: dict, url: str, size: Size, think: str, out: Path, log=print) -> Path:
+def run_locust(
+    info: dict, url: str, size: Size, think: str, out: Path, log=print, cpus: str | None = None
+) -> Path:
     """Run locust headless; returns the path of its ``*_stats.csv``."""
     actions = out / "actions.csv"
     actions.unlink(missing_ok=True)
@@ -408,7 +515,8 @@ def run_locust(info: dict, url: str, size: Size, think: str, out: Path, log=prin
     # The locustfile resets the statistics when the last user has logged in and
     # stops `seconds` later: the figures are the steady state of browsing and
     # acting; login times (Argon2) are recorded apart. --run-time is a safety net.
-    spawn_rate = max(1, size.users // 5)
+    # Officers arrive a few per second (a morning shift, not one synchronised burst).
+    spawn_rate = max(1, size.users // 25)
     cmd = [
         sys.executable,
         "-m",
@@ -434,7 +542,7 @@ def run_locust(info: dict, url: str, size: Size, think: str, out: Path, log=prin
     ]
     log(f"  locust: {size.users} users, {size.seconds} s, think time {think} s ...")
     # Exit code 1 means "some requests failed": the figures say how many.
-    subprocess.run(cmd, env=env, cwd=out, check=False, timeout=size.seconds + 400)
+    subprocess.run(_pinned(cmd, cpus), env=env, cwd=out, check=False, timeout=size.seconds + 400)
     return Path(f"{prefix}_stats.csv")
 
 
@@ -554,10 +662,11 @@ def run_load(
     *,
     admin_url: str,
     work: Path,
-    workers: int = 2,
+    workers: int | None = None,
     think: str = "1,3",
     keep: bool = False,
     log=print,
+    cpus: tuple[str | None, str | None] | None = None,
 ) -> dict:
     """Build (or reuse) the workspace, run the load, check the audit log; returns figures."""
     ws_path = work / f"review-{size.flags}"
@@ -571,12 +680,22 @@ def run_load(
         created_db = create_database(admin_url)
         log(f"  building the workspace in {ws_path} on a new PostGIS database ...")
         info = build(ws_path, created_db, size, log=log)
+    server_cpus, load_cpus = default_cpus() if cpus is None else cpus
+    if workers is None:
+        workers = len(server_cpus.split(",")) if server_cpus else 2
+    host = machine(server_cpus, load_cpus, info["db_url"])
     first_review = last_review_id(info["db_url"])
     direct = direct_latencies(info, n=60 if size.flags < 50_000 else 100)
-    proc, url = start_server(info, workers, log=log)
+    proc, url = start_server(info, workers, log=log, cpus=server_cpus)
     try:
+        meters = Path(info["meters_file"]).read_text(encoding="utf-8").split()
+        first = first_case_pages(url, info["users"][0], meters)
+        log(
+            f"  first case page after start {first['first_ms']:.0f} ms; the next "
+            f"{first['n']}: p50 {first['next_p50_ms']:.0f} ms, max {first['next_max_ms']:.0f} ms"
+        )
         t0 = time.perf_counter()
-        stats_csv = run_locust(info, url, size, think, work, log=log)
+        stats_csv = run_locust(info, url, size, think, work, log=log, cpus=load_cpus)
         elapsed = time.perf_counter() - t0
         peaks = worker_peaks_mib(proc)
     finally:
@@ -604,6 +723,8 @@ def run_load(
         "setup_s": info.get("setup_s"),
         "n_hotspots": info.get("n_hotspots"),
         "n_readings": info.get("n_readings"),
+        "machine": host,
+        "first_case": first,
     }
 
 
@@ -658,6 +779,18 @@ def print_report(fig: dict) -> None:
         f"{', '.join(f'{p:,.0f}' for p in fig['worker_peak_mib']) or '-'} MiB; "
         f"setup {fig['setup_s'] or 0:.0f} s (untimed)."
     )
+    f = fig["first_case"]
+    console.print(
+        f"first case page after start {f['first_ms']:.0f} ms; the {f['n']} next case pages "
+        f"p50 {f['next_p50_ms']:.0f} ms, max {f['next_max_ms']:.0f} ms (one officer, no load)."
+    )
+    m = fig["machine"]
+    console.print(
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, load average "
+        f"before the run {m['load_average']}; Python {m['python']}, PostgreSQL "
+        f"{m['postgresql']}; server on CPUs {m['server_cpus']}, locust on CPUs "
+        f"{m['load_cpus']}, PostgreSQL not pinned."
+    )
 
 
 def run(data=None, work: Path | None = None, *, log=print, timeout=None, small=None) -> list[Row]:
@@ -702,6 +835,14 @@ def run(data=None, work: Path | None = None, *, log=print, timeout=None, small=N
     return rows
 
 
+def _cpus(args) -> tuple[str | None, str | None] | None:
+    if args.server_cpus is None and args.load_cpus is None:
+        return None
+    server, load = default_cpus()
+    pick = lambda given, default: default if given is None else (given or None)  # noqa: E731
+    return pick(args.server_cpus, server), pick(args.load_cpus, load)
+
+
 def _admin_url(url: str | None) -> str:
     return url or os.environ.get("GEOENERGY_BENCH_PG_URL") or DEFAULT_PG_URL
 
@@ -714,7 +855,11 @@ def main(argv=None) -> dict:
     p.add_argument("--flags", type=int, help="flags (and meters) in the store")
     p.add_argument("--users", type=int, help="concurrent locust users")
     p.add_argument("--seconds", type=int, help="duration of the load [s]")
-    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument(
+        "--workers", type=int, help="uvicorn worker processes (default: one per server CPU)"
+    )
+    p.add_argument("--server-cpus", help="taskset CPU list of the server (default: half)")
+    p.add_argument("--load-cpus", help="taskset CPU list of locust (default: the other half)")
     p.add_argument("--think", default="1,3", help="think time between steps, 'LO,HI' [s]")
     p.add_argument("--db", help="admin URL of a PostgreSQL server with PostGIS")
     p.add_argument("--workdir", type=Path, help="workspace and locust files (default: temp)")
@@ -745,6 +890,7 @@ def main(argv=None) -> dict:
             workers=args.workers,
             think=args.think,
             keep=args.keep or args.workdir is not None,
+            cpus=_cpus(args),
         )
     finally:
         if tmp:

@@ -65,6 +65,8 @@ class WebConfig:
     #: headers of server-error pages, which bypass the middleware).
     tile_origin: str | None = None
     hsts: bool = False
+    #: Vocabularies of classified rectification (geoenergy.toml [rectification]).
+    vocab: object = None
 
     def today(self) -> dt.date:
         """Today's date in the workspace time zone."""
@@ -114,6 +116,7 @@ def create_app(
     password_hasher=None,
     session_max_age_s: int = SESSION_MAX_AGE_S,
     forwarded_allow_ips: str | list[str] | tuple[str, ...] | None = None,
+    warm: bool = True,
 ):
     """Create the review web application.
 
@@ -157,6 +160,9 @@ def create_app(
         cannot choose the address that the login throttle counts. Serve the
         app with the ASGI server's own proxy handling off (``geoenergy serve``
         does; ``uvicorn --no-proxy-headers``).
+    warm : bool
+        Prepare what the first pages would otherwise pay for (see
+        :func:`warm_up`), so the first officer waits no longer than the rest.
 
     Returns
     -------
@@ -167,7 +173,8 @@ def create_app(
     StoreError
         If the store's schema is not at the newest revision.
     ConfigError
-        If the workspace's secret file is readable by others.
+        If the workspace's secret file is readable by others, or its
+        ``[rectification]`` section is not usable.
     """
     _check_create_app(ws, store, same_site, tile_url, session_max_age_s)
     trusted_proxies = check_forwarded_allow_ips(forwarded_allow_ips)
@@ -180,6 +187,7 @@ def create_app(
             "the review app needs fastapi, uvicorn, jinja2, python-multipart, argon2-cffi, "
             "itsdangerous and openpyxl (dependencies of geoenergy): `pip install -e .`."
         ) from None
+    from geoenergy.rectification import rectification_vocabulary
     from geoenergy.web import api, routes
     from geoenergy.web.security import SecurityHeaders, load_secret_key
 
@@ -212,13 +220,10 @@ def create_app(
         templates=_templates(),
         leaflet_dir=_leaflet_dir(),
         session_max_age_s=session_max_age_s,
+        vocab=rectification_vocabulary(ws),
     )
-    if ws is not None:
-        # The case page reads meter data with xarray and dask: import them now,
-        # not in the first officer's request.
-        import xarray  # noqa: F401
-
-        import geoenergy.readings  # noqa: F401
+    if warm:
+        warm_up(cfg)
     app = FastAPI(
         title="GeoEnergy review",
         docs_url=None,
@@ -256,6 +261,59 @@ def create_app(
 
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(trusted_proxies))
     return app
+
+
+def warm_up(cfg: WebConfig) -> None:
+    """Do once, at start, what the first queue and case pages would otherwise pay for.
+
+    The first case page after a start used to take seconds: importing xarray,
+    dask and pyarrow, opening the readings store, compiling the templates and
+    the SQL statements, opening database connections, counting the latest
+    run's flags. This runs one queue page and one case page's queries and
+    reads one meter's readings (the best-ranked flagged meter with readings)
+    in process. A failure here is logged, never fatal: the pages then warm
+    on first use.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        import sqlalchemy as sa
+
+        from geoenergy.store import Flag, Meter
+        from geoenergy.web.cases import case_detail
+        from geoenergy.web.profiles import case_charts, load_profiles
+        from geoenergy.web.queue import QueueQuery, queue_page, run_facets
+        from geoenergy.web.zone import zone_label
+
+        for name in ("base.html", "queue.html", "case.html", "overview.html", "error.html"):
+            cfg.templates.get_template(name)
+        with cfg.store.session() as s:
+            page = queue_page(s, QueueQuery(), with_addresses=True)
+            if page["run_id"] is None:
+                return
+            run_facets(s, page["run_id"])
+            meter_id = s.scalar(
+                sa.select(Flag.meter_id)
+                .join(Meter, Meter.meter_id == Flag.meter_id)
+                .where(Flag.run_id == page["run_id"], Meter.n_readings > 0)
+                .order_by(Flag.rank)
+                .limit(1)
+            ) or (page["rows"][0]["meter_id"] if page["rows"] else None)
+            if meter_id is None:
+                return
+            detail = case_detail(s, meter_id, run_id=page["run_id"], with_addresses=True)
+        meter = detail["meter"]
+        if cfg.ws is not None and meter["n_readings"]:
+            onset = detail["flag"]["onset_date"] if detail["flag"] else None
+            profiles = load_profiles(
+                cfg.ws, meter_id, interval_s=meter["interval_s"], onset=onset, store=cfg.store
+            )
+            case_charts(profiles, onset, zone_label(cfg.tz))
+    except Exception as exc:  # never keep the app from starting
+        log.warning("warming up the review app failed (pages warm on first use): %s", exc)
+        return
+    log.info("review app warmed up in %.1f s", time.perf_counter() - t0)
 
 
 def check_forwarded_allow_ips(value) -> tuple[str, ...]:

@@ -25,14 +25,13 @@ from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 
-from geoenergy.store import Flag, Review
+from geoenergy.store import Flag
 from geoenergy.web.actions import CLOSED_STATUSES
 from geoenergy.web.queue import (
     QueryError,
     QueueQuery,
     _base,
     _case_state_subquery,
-    _latest,
     _ordered,
     parse_int,
     parse_queue_query,
@@ -101,7 +100,13 @@ def parse_context(params, run_id: int | None) -> QueueContext:
 
 
 def next_case(
-    session, ctx: QueueContext, meter_id: str, run_id: int | None, *, with_addresses: bool
+    session,
+    ctx: QueueContext,
+    meter_id: str,
+    run_id: int | None,
+    *,
+    with_addresses: bool,
+    rank: int | None = None,
 ) -> tuple[str, int | None] | None:
     """The case after ``meter_id`` in the queue of ``ctx``: ``(meter_id, at)`` or None.
 
@@ -109,7 +114,8 @@ def next_case(
     case is still there, the next row is the next case; if it has left the
     queue (an action moved it out of the filter), the row now in its place
     is. Without one, the next case is the first open (not confirmed or
-    cleared) flagged case of the run ranked below this one.
+    cleared) flagged case of the run ranked below this one (``rank``: the
+    case's rank in the run, if the caller has it).
     """
     run_id = ctx.query.run_id or run_id
     if run_id is None:
@@ -124,13 +130,17 @@ def next_case(
         if rows[0].meter_id != meter_id:
             return rows[0].meter_id, ctx.at
         return (rows[1].meter_id, ctx.at + 1) if len(rows) > 1 else None
-    rank = session.scalar(
-        sa.select(Flag.rank).where(Flag.run_id == run_id, Flag.meter_id == meter_id)
-    )
+    if rank is None:
+        rank = session.scalar(
+            sa.select(Flag.rank).where(Flag.run_id == run_id, Flag.meter_id == meter_id)
+        )
     stmt = sa.select(Flag.meter_id).where(Flag.run_id == run_id, Flag.flagged.is_(True))
     if rank is not None:
         stmt = stmt.where(Flag.rank > rank)
-    status = sa.func.coalesce(_latest(Review.status), "new")
-    stmt = stmt.where(status.not_in(CLOSED_STATUSES)).order_by(Flag.rank, Flag.id).limit(1)
+    # Closed cases are few (reviewed ones only): a semi-join on them lets the
+    # database walk the run's (run_id, rank) index and stop at the first hit.
+    state = _case_state_subquery()
+    closed = sa.select(state.c.meter_id).where(state.c.status.in_(CLOSED_STATUSES))
+    stmt = stmt.where(Flag.meter_id.not_in(closed)).order_by(Flag.rank, Flag.id).limit(1)
     found = session.scalar(stmt)
     return None if found is None else (found, None)

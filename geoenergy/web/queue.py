@@ -116,16 +116,19 @@ class QueueQuery:
 
     def params(self, **changes) -> dict[str, str]:
         """Query-string parameters of this query (changed by ``changes``), defaults left out."""
-        q = replace(self, **changes)
-        default = QueueQuery()
+        # Called for every link of a queue page: plain attribute reads, no
+        # dataclasses.replace/asdict (which copy and re-validate).
+        unknown = set(changes) - _DEFAULTS.keys()
+        if unknown:
+            raise TypeError(f"QueueQuery.params: unknown fields {sorted(unknown)}")
         out = {}
-        for key, value in asdict(q).items():
-            if value is None or value == getattr(default, key):
+        for key, default in _DEFAULTS.items():
+            value = changes[key] if key in changes else getattr(self, key)
+            if value is None or value == default:
                 continue
-            name = _PARAM_NAMES.get(key, key)
             if isinstance(value, bool):
                 value = "1" if value else "0"
-            out[name] = str(value)
+            out[_PARAM_NAMES.get(key, key)] = str(value)
         return out
 
     def filters(self) -> dict[str, object]:
@@ -143,6 +146,8 @@ _PARAM_NAMES = {
 }
 #: Longest search text. [characters]
 MAX_SEARCH_LENGTH = 100
+#: Every field of a QueueQuery with its default, in order.
+_DEFAULTS = asdict(QueueQuery())
 
 
 @dataclass(frozen=True)
@@ -339,11 +344,19 @@ MAX_HOTSPOT_CHOICES = 300
 
 
 def _run_key(session, run_id: int):
-    """Cache key of a run's immutable data, or None while the run is still being written."""
+    """Cache key of a run's immutable data, or None while the run is still being written.
+
+    Looked up once per session (one page), however many caches ask.
+    """
+    memo = session.info.setdefault("geoenergy.run_keys", {})
+    if run_id in memo:
+        return memo[run_id]
     finished = session.scalar(sa.select(DetectionRun.finished_at).where(DetectionRun.id == run_id))
-    if finished is None:
-        return None
-    return (str(session.get_bind().url), run_id, finished.isoformat())
+    key = None
+    if finished is not None:
+        key = (str(session.get_bind().url), run_id, finished.isoformat())
+    memo[run_id] = key
+    return key
 
 
 def run_facets(session, run_id: int) -> dict:
@@ -564,13 +577,57 @@ def queue_page(session, q: QueueQuery, *, with_addresses: bool) -> dict:
     if q.run_id is not None and session.get(DetectionRun, q.run_id) is None:
         raise QueryError(f"there is no detection run {q.run_id}; pick one from the list.")
     state = _case_state_subquery()
-    total = _count(session, q, run_id, state, with_addresses)
+    ids_stmt = _ordered(_base(q, run_id, state, with_addresses=with_addresses), q, state)
+    ordered = _ordered_ids(session, q, run_id, ids_stmt, with_addresses)
+    if ordered is not None:
+        total = len(ordered)
+    else:
+        total = _count(session, q, run_id, state, with_addresses)
     pages = max(1, math.ceil(total / q.page_size))
     page = min(q.page, pages)
-    ids_stmt = _ordered(_base(q, run_id, state, with_addresses=with_addresses), q, state)
-    ids = list(session.scalars(ids_stmt.limit(q.page_size).offset((page - 1) * q.page_size)))
+    lo = (page - 1) * q.page_size
+    if ordered is not None:
+        ids = ordered[lo : lo + q.page_size].tolist()
+    else:
+        ids = list(session.scalars(ids_stmt.limit(q.page_size).offset(lo)))
     out.update(total=total, pages=pages, page=page, rows=_rows_of(session, ids, with_addresses))
     return out
+
+
+#: Orders of finished runs kept per process (each a few hundred kB per 100,000 flags).
+_ORDERS = _FacetCache(maxsize=8)
+
+
+def _ordered_ids(session, q: QueueQuery, run_id: int, ids_stmt, with_addresses: bool):
+    """The flag ids of the whole queue in order, cached when they cannot change.
+
+    A finished run's flags never change, so when neither the filters nor the
+    sort depend on reviews (status, assignee), the order is computed once per
+    process and a deep page is a slice: no ``OFFSET`` scan of 100,000 rows per
+    request. Returns None when the order depends on reviews or the run is
+    still being written.
+    """
+    import numpy as np
+
+    if _needs_state(q):
+        return None
+    key = _run_key(session, run_id)
+    if key is None:
+        return None
+    cache_key = (
+        "order",
+        *key,
+        q.district,
+        q.customer_class,
+        q.score_min,
+        q.score_max,
+        q.hotspot,
+        q.search,
+        with_addresses and q.search is not None,
+        q.sort,
+        q.descending,
+    )
+    return _ORDERS.get(cache_key, lambda: np.fromiter(session.scalars(ids_stmt), dtype=np.int64))
 
 
 def queue_rows(

@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, StreamingResponse
 
 from geoenergy.errors import GeoEnergyError
-from geoenergy.rectification import rectification_counts, rectification_vocabulary
+from geoenergy.rectification import rectification_counts
 from geoenergy.store import CUSTOMER_CLASSES, AuditLog, DetectionRun, User, record_audit
 from geoenergy.web import actions as act
 from geoenergy.web.auth import (
@@ -413,15 +413,31 @@ def home(request: Request):
 # -- queue ----------------------------------------------------------------------------
 
 
+#: How long the list of assignable users is reused. [s] (An action re-checks the
+#: assignee in the store, so a user deactivated meanwhile cannot be assigned.)
+ASSIGNEES_TTL_S = 10.0
+_ASSIGNEES: dict[str, tuple[float, list[str]]] = {}
+
+
 def _assignees(session) -> list[str]:
+    """Active users who may be assigned a case (cached per process for a few seconds)."""
+    import time
+
+    key = str(session.get_bind().url)
+    hit = _ASSIGNEES.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < ASSIGNEES_TTL_S:
+        return hit[1]
     roles = PERMISSIONS["cases.assignee"][0]
-    return list(
+    names = list(
         session.scalars(
             sa.select(User.name)
             .where(User.active.is_(True), User.role.in_(roles))
             .order_by(User.name)
         )
     )
+    _ASSIGNEES[key] = (now, names)
+    return names
 
 
 @router.get("/queue")
@@ -435,11 +451,13 @@ def queue(request: Request):
         runs = list_runs(s)
         facets = run_facets(s, page["run_id"]) if page["run_id"] else {}
         assignees = _assignees(s)
-    # Each case link carries the queue as it is now and the case's place in it.
+    # Each case link carries the queue as it is now and the case's place in it
+    # (all rows of a page share the same queue, so it is encoded once).
     here = QueueContext(replace(q, run_id=page["run_id"], page=page["page"]), explicit=True)
     first = (page["page"] - 1) * q.page_size
+    back = here.case_params(first)["back"]
     links = [
-        case_url(r["meter_id"], page["run_id"], here.case_params(first + i))
+        case_url(r["meter_id"], page["run_id"], {"back": back, "at": str(first + i)})
         for i, r in enumerate(page["rows"])
     ]
     points = queue_points(page["rows"], page["run_id"], links) if with_addresses else []
@@ -583,7 +601,10 @@ def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, e
     with web.store.session() as s:
         detail = case_detail(s, meter_id, run_id=run_id, with_addresses=with_addresses)
         assignees = _assignees(s) if can(user.role, "cases.act") else []
-        after = next_case(s, ctx, meter_id, detail["run_id"], with_addresses=with_addresses)
+        rank = detail["flag"]["rank"] if detail["flag"] else None
+        after = next_case(
+            s, ctx, meter_id, detail["run_id"], with_addresses=with_addresses, rank=rank
+        )
     meter, flag = detail["meter"], detail["flag"]
     onset = flag["onset_date"] if flag else None
     profiles = None
@@ -616,7 +637,7 @@ def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, e
         assignees=assignees,
         actions=act.ACTIONS,
         outcomes=act.OUTCOME_WORDS,
-        vocab=rectification_vocabulary(web.ws),
+        vocab=web.vocab,
         closed=detail["state"].status in act.CLOSED_STATUSES,
         today=web.today(),
         form={k: None for k in _FORM_FIELDS} | (form or {}),
@@ -697,7 +718,7 @@ def case_action(
             note=note,
             site_kind=site_kind,
             measure=measure,
-            vocabulary=rectification_vocabulary(web.ws),
+            vocabulary=web.vocab,
             tz=web.tz,
         )
     except act.ConflictError as exc:
@@ -719,7 +740,7 @@ def case_action(
 def overview(request: Request, run: str | None = None):
     require(request, "aggregates.view")
     web = _web(request)
-    vocab = rectification_vocabulary(web.ws)
+    vocab = web.vocab
     with web.store.session() as s:
         summary = district_summary(s, _run_param(run))
         rectified = None
