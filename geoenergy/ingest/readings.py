@@ -59,7 +59,6 @@ from geoenergy.ingest.core import (
     previous_ingest,
     record_ingest,
     unchanged_report,
-    utc_datetime,
 )
 from geoenergy.ingest.merge import Merged, NewRows, merge_rows, utc_index
 from geoenergy.ingest.sources import DEFAULT_CHUNK_ROWS, open_table, sha256_file
@@ -613,20 +612,26 @@ def _update_meters(session, stats: pd.DataFrame) -> None:
         )
     )
     now = dt.datetime.now(dt.UTC)
+
+    def aware(col):  # whole columns at once: one conversion call, not one per meter
+        t = pd.DatetimeIndex(pd.to_datetime(stats[col], utc=True))
+        return [None if v is pd.NaT else v for v in t.to_pydatetime()]
+
+    intervals = stats["interval_s"].to_numpy(dtype=np.float64, na_value=np.nan)
     params = [
         {
             "b_meter_id": mid,
-            "b_interval_s": None if pd.isna(iv) else int(iv),
-            "b_first": utc_datetime(first),
-            "b_last": utc_datetime(last),
+            "b_interval_s": None if np.isnan(iv) else int(iv),
+            "b_first": first,
+            "b_last": last,
             "b_n": int(n),
             "b_updated": now,
         }
         for mid, iv, first, last, n in zip(
             stats["meter_id"],
-            stats["interval_s"],
-            stats["first"],
-            stats["last"],
+            intervals,
+            aware("first"),
+            aware("last"),
             stats["n"],
             strict=True,
         )
