@@ -57,6 +57,16 @@ SUITES: dict[str, tuple[str, str, list[str]]] = {
         "live readings API: 500 data centres x 2 meters a minute, then a day's backlog",
         ["--small"],
     ),
+    "detect_files": (
+        "bench.bench_detect_files",
+        "geoenergy detect from files (4.7 M readings) vs read + pivot + one numpy pass",
+        ["--meters", "300", "--start", "2023-11-01", "--end", "2023-11-22", "--rounds", "1"],
+    ),
+    "city": (
+        "bench.bench_city",
+        "100k meters x 120 days hourly: ingest, detect and store, append a day",
+        ["--meters", "2000", "--days", "30"],
+    ),
 }
 #: ``python -m bench ingest`` and ``open`` still run the readings suite's parts.
 ALIASES = {"ingest": ("readings", ["ingest"]), "open": ("readings", ["open"])}
