@@ -186,11 +186,12 @@ def _step_live(ctx: DemoContext) -> list[str]:
 
     import geopandas as gpd
     import httpx
+    import numpy as np
     import pandas as pd
     import sqlalchemy as sa
     from shapely.geometry import Point
 
-    from geoenergy.ingest import ingest_layer, ingest_registry
+    from geoenergy.ingest import ingest_layer, ingest_readings, ingest_registry
     from geoenergy.layerstore import load_layer
     from geoenergy.monitor.tokens import add_token
     from geoenergy.store import Layer
@@ -232,6 +233,21 @@ def _step_live(ctx: DemoContext) -> list[str]:
         live.to_file(path, driver="GeoJSON")
         ingest_layer(ws, "data_centres", path, name=layer_name, store=store)
 
+    # The operator's history first, by file (15 complete days at 1 min, so the detectors
+    # have the 14 days they need to score the new meters), then the live stream.
+    today = pd.Timestamp.now(tz=ws.tz).normalize()
+    steps = pd.date_range(today - pd.Timedelta(days=15), today, freq="min", inclusive="left")
+    it_kwh = 50.0 + 2.0 * np.sin(2 * np.pi * (steps.hour * 60 + steps.minute) / 1440.0)
+    history = folder / "live_history.csv"
+    pd.DataFrame(
+        {
+            "meter_id": np.repeat([fac, it], len(steps)),
+            "timestamp": np.tile(steps.strftime("%Y-%m-%dT%H:%M:%S%z"), 2),
+            "kwh": np.concatenate([np.round(it_kwh * 1.32, 3), np.round(it_kwh, 3)]),
+        }
+    ).to_csv(history, index=False)
+    ingest_readings(ws, history, store=store)
+
     token, _ = add_token(store, f"demo-live-{pd.Timestamp.now():%Y%m%d%H%M%S}", [fac, it])
     # The app in its own process, as in production (the library does not import the web layer).
     with socket.socket() as sock:
@@ -257,9 +273,10 @@ def _step_live(ctx: DemoContext) -> list[str]:
                 time.sleep(0.2)
             for b in range(6):  # six batches of five 1-minute readings per meter
                 body = [
-                    {"meter_id": m, "timestamp": t.isoformat(), "kwh": round(v, 3)}
-                    for i, t in enumerate(minutes[5 * b : 5 * b + 5])
-                    for m, v in ((fac, 50.0 * 1.32 + i * 0.1), (it, 50.0 + i * 0.05))
+                    {"meter_id": m, "timestamp": t.isoformat(), "kwh": round(v * k, 3)}
+                    for t in minutes[5 * b : 5 * b + 5]
+                    for v in [50.0 + 2.0 * np.sin(2 * np.pi * (t.hour * 60 + t.minute) / 1440.0)]
+                    for m, k in ((fac, 1.32), (it, 1.0))
                 ]
                 t0 = time.perf_counter()
                 r = client.post(f"{url}/api/v1/readings", json=body, headers=headers)
@@ -279,7 +296,8 @@ def _step_live(ctx: DemoContext) -> list[str]:
             server.kill()
     roll = pue["rolling_30d"]
     lines.append(
-        f"{name}: 60 one-minute readings of its facility and IT meters sent in 6 batches to "
+        f"{name}: 15 days of history ingested from a file, then 60 one-minute readings of its "
+        f"facility and IT meters sent in 6 batches to "
         f"POST /api/v1/readings (median {sorted(ms)[len(ms) // 2]:.0f} ms per batch); the "
         f"last batch sent again: {again['accepted']} accepted, {again['duplicates']} duplicates"
     )
