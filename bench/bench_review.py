@@ -466,14 +466,22 @@ def start_server(
     return proc, url
 
 
+def _server_processes(proc: subprocess.Popen) -> list:
+    """The processes serving requests: uvicorn's workers, or the server itself with one."""
+    import psutil
+
+    root = psutil.Process(proc.pid)
+    return root.children(recursive=True) or [root]
+
+
 def worker_peaks_mib(proc: subprocess.Popen) -> list[float]:
     """Peak RSS (VmHWM) of the server's worker processes [MiB]."""
     try:
-        import psutil
-    except ImportError:
+        procs = _server_processes(proc)
+    except Exception:
         return []
     out = []
-    for p in psutil.Process(proc.pid).children(recursive=True):
+    for p in procs:
         try:
             with open(f"/proc/{p.pid}/status", encoding="ascii") as f:
                 for line in f:
@@ -481,6 +489,49 @@ def worker_peaks_mib(proc: subprocess.Popen) -> list[float]:
                         out.append(int(line.split()[1]) / 1024)
         except OSError:
             continue
+    return out
+
+
+def server_cpu_s(proc: subprocess.Popen) -> float:
+    """CPU time (user + system) the server's processes have used so far. [s]"""
+    total = 0.0
+    for p in _server_processes(proc):
+        t = p.cpu_times()
+        total += t.user + t.system
+    return total
+
+
+def cpu_per_page(url: str, user: str, meters: list[str], proc, n: int = 100) -> dict:
+    """Server CPU time per queue page and per case page [ms], one request at a time.
+
+    CPU time does not depend on how busy the machine is (wall time does): it
+    says how many pages one dedicated core serves per second.
+    """
+    import requests
+
+    s = requests.Session()
+    page = s.get(url + "/login", timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    s.post(
+        url + "/login",
+        data={"name": user, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=60,
+    )
+    rng = np.random.default_rng(7)
+    out = {}
+    for kind in ("queue", "case"):
+        c0 = server_cpu_s(proc)
+        for _ in range(n):
+            if kind == "queue":
+                pg = int(rng.choice([1, 1, 1, 2, 3, rng.integers(1, 2000)]))
+                r = s.get(url + "/queue", params={"page": pg}, timeout=60)
+            else:
+                meter = meters[min(int(rng.pareto(1.2)), len(meters) - 1)]
+                r = s.get(url + "/cases/" + quote(meter, safe=""), timeout=60)
+            r.raise_for_status()
+        out[kind] = (server_cpu_s(proc) - c0) * 1000 / n
+    s.close()
     return out
 
 
@@ -695,8 +746,16 @@ def run_load(
             f"{first['n']}: p50 {first['next_p50_ms']:.0f} ms, max {first['next_max_ms']:.0f} ms"
         )
         t0 = time.perf_counter()
+        cpu0 = server_cpu_s(proc)
         stats_csv = run_locust(info, url, size, think, work, log=log, cpus=load_cpus)
         elapsed = time.perf_counter() - t0
+        # The server's share of a core over the load (logins included).
+        cpu_share = (server_cpu_s(proc) - cpu0) / elapsed
+        cpu_ms = cpu_per_page(url, info["users"][1], meters, proc)
+        log(
+            f"  server CPU per page: queue {cpu_ms['queue']:.1f} ms, case "
+            f"{cpu_ms['case']:.1f} ms; CPU share of the server during the load {cpu_share:.0%}"
+        )
         peaks = worker_peaks_mib(proc)
     finally:
         stop_server(proc)
@@ -725,6 +784,8 @@ def run_load(
         "n_readings": info.get("n_readings"),
         "machine": host,
         "first_case": first,
+        "cpu_ms_per_page": cpu_ms,
+        "server_cpu_share": cpu_share,
     }
 
 
@@ -783,6 +844,14 @@ def print_report(fig: dict) -> None:
     console.print(
         f"first case page after start {f['first_ms']:.0f} ms; the {f['n']} next case pages "
         f"p50 {f['next_p50_ms']:.0f} ms, max {f['next_max_ms']:.0f} ms (one officer, no load)."
+    )
+    c = fig["cpu_ms_per_page"]
+    console.print(
+        f"server CPU time per page (one at a time): queue {c['queue']:.1f} ms, case "
+        f"{c['case']:.1f} ms, i.e. one dedicated core serves about "
+        f"{1000 / max((c['queue'] + c['case']) / 2, 1e-9):.0f} pages/s; during the load the "
+        f"server process got {fig['server_cpu_share']:.0%} of a core (the rest of its core "
+        f"went to other processes of the machine)."
     )
     m = fig["machine"]
     console.print(

@@ -594,7 +594,9 @@ def _run_param(value) -> int | None:
 _FORM_FIELDS = ("action", "assignee", "date", "outcome", "note", "site_kind", "measure")
 
 
-def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, error=None):
+def _case_page(
+    request, user, meter_id, run_id, status_code=200, *, form=None, error=None, audit=False
+):
     web = _web(request)
     with_addresses = can(user.role, "cases.addresses")
     ctx = parse_context(request.query_params, run_id)
@@ -605,6 +607,18 @@ def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, e
         after = next_case(
             s, ctx, meter_id, detail["run_id"], with_addresses=with_addresses, rank=rank
         )
+        if audit:
+            # The login page says access is logged: every case opened is. Written
+            # last in the page's transaction, so a write lock (SQLite) is held only
+            # for the commit, and one transaction per page instead of two.
+            record_audit(
+                s,
+                actor=user.name,
+                action="case.view",
+                entity="meters",
+                entity_id=meter_id,
+                after={"run": run_id, "addresses": with_addresses},
+            )
     meter, flag = detail["meter"], detail["flag"]
     onset = flag["onset_date"] if flag else None
     profiles = None
@@ -653,19 +667,7 @@ def _case_page(request, user, meter_id, run_id, status_code=200, *, form=None, e
 def case(request: Request, meter_id: str, run: str | None = None):
     user = require(request, "cases.view")
     run_id = _run_param(run)
-    page = _case_page(request, user, meter_id, run_id)
-    # The login page says access is logged: every case opened is (its own short
-    # transaction, after the page's reads, so it never holds a write lock long).
-    with _web(request).store.session() as s:
-        record_audit(
-            s,
-            actor=user.name,
-            action="case.view",
-            entity="meters",
-            entity_id=meter_id,
-            after={"run": run_id, "addresses": can(user.role, "cases.addresses")},
-        )
-    return page
+    return _case_page(request, user, meter_id, run_id, audit=True)
 
 
 @router.post("/cases/{meter_id:path}")
