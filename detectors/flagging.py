@@ -36,8 +36,10 @@ of the flags; the expected precision adds the two parts' expected rigs.
 (data centres), and it is flagged among data centres only
 (:data:`OWN_LIST_CLASSES`, :func:`flag_lists`), so it never takes a place in
 the list of homes, shops and farms nor counts in its false-discovery
-budget. A data-centre-like load on a meter not registered as one stays in
-the main list.
+budget; with too few data centres for their own statistics (fewer than
+the model's ``min_group_size``) none is flagged, as there are no peers to
+judge it against. A data-centre-like load on a meter not registered as one
+stays in the main list.
 
 **Expected precision.** For p-values, Storey's estimate [2]_ of the list's
 FDR, ``pi0 m p_max / R`` (``m`` meters scored, ``R`` flagged, ``p_max`` the
@@ -232,7 +234,8 @@ def flag_lists(p, s, lists, *, fdr: float = DEFAULT_FDR, how: str = "bh", given=
     Parameters
     ----------
     p : ndarray of float
-        p-values of the scored meters.
+        p-values of the scored meters (NaN: not to be flagged, e.g. a data centre
+        without enough data-centre peers to be judged among them).
     s : ndarray of float
         Their scores (calibrated probabilities for ``how="bh+posterior"``).
     lists : ndarray of str
@@ -255,14 +258,14 @@ def flag_lists(p, s, lists, *, fdr: float = DEFAULT_FDR, how: str = "bh", given=
         sel = np.asarray(lists) == name
         pp, ss = p[sel], s[sel]
         if how == "given":
-            f = np.asarray(given, dtype=bool)[sel]
+            f = np.asarray(given, dtype=bool)[sel] & np.isfinite(pp)
             prec = expected_precision(pp, f)
         elif how == "bh":
             f = benjamini_hochberg(pp, fdr)
             prec = expected_precision(pp, f)
         else:
             bh = benjamini_hochberg(pp, fdr)
-            sure = posterior_flags(ss, fdr) & ~bh
+            sure = posterior_flags(np.where(np.isfinite(pp), ss, np.nan), fdr) & ~bh
             f = bh | sure
             prec = float("nan")
             if f.any():

@@ -512,10 +512,28 @@ class MiningModel:
         else:
             how = "bh"
             method = f"Benjamini-Hochberg at FDR {self.fdr:g} on peer-group null p-values"
-        flagged, per_list = flag_lists(p, s, lists, fdr=self.fdr, how=how, given=given)
+        # A meter of an own-list class (a registered data centre) is judged among its
+        # peers only: without enough of them for their own statistics, it is not flagged.
+        # (A threshold or the rule detector's points apply as they are.)
+        own = np.asarray(lists) != "main"
+        judged = ~own | self._has_own_peers(X) | (how == "given")
+        flagged, per_list = flag_lists(
+            np.where(judged, p, np.nan), s, lists, fdr=self.fdr, how=how, given=given
+        )
+        for name, li in per_list.items():
+            if name != "main":
+                li["n_without_peers"] = int((~judged & (np.asarray(lists) == name)).sum())
         main = per_list.get("main", {"n_scored": 0, "n_flagged": 0, "expected_precision": None})
         info = {"method": method, "fdr": self.fdr, **main, "lists": per_list}
         return flagged, p, info
+
+    def _has_own_peers(self, X) -> np.ndarray:
+        """Whether each meter's peer group had its own statistics at fit (not the pooled ones)."""
+        src = self._null_source()
+        codes = self._codes(X)
+        if src is None or codes is None:
+            return np.zeros(len(X), dtype=bool)
+        return np.isin(codes, src.stats_.groups)
 
     def _lists(self, ds, registry, index) -> np.ndarray:
         """``"main"``, or the class of a meter registered in a class with its own list."""

@@ -128,6 +128,9 @@ def test_registered_data_centres_are_flagged_in_their_own_list():
     assert set(info["lists"]) == {"main", "data_centre"}
     dc = info["lists"]["data_centre"]
     assert dc["n_scored"] == int(((cls == "data_centre") & r["score"].notna()).sum())
+    # Fewer data centres than min_group_size: no peers to judge them against, none flagged.
+    assert dc["n_scored"] < m.min_group_size
+    assert dc["n_without_peers"] == dc["n_scored"] and dc["n_flagged"] == 0
     # A data centre on a meter registered as something else stays in the main list.
     reg = pop.registry.copy()
     first_dc = reg.index[reg["customer_class"] == "data_centre"][0]
