@@ -27,7 +27,9 @@ The baseline beside it: the same batch ingested in process by
 [ms], i.e. what the file route costs per batch.
 
 Loopback only; every loop is bounded by the sizes given. ``--small``: 50
-data centres, 2 minutes of 10 s (a smoke run).
+data centres, 2 minutes of 10 s (a smoke run). ``--buckets`` (readings
+store partitions, default 64) and ``--rules-every-s`` (period of the alert
+rules) show what the latency depends on.
 """
 
 from __future__ import annotations
@@ -60,14 +62,19 @@ def _pct(values, q):
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
-def build(work: Path, n_dc: int, db: str | None):
+def build(work: Path, n_dc: int, db: str | None, buckets: int, rules_every_s: float | None):
     """Workspace, registry, layer and one token per data centre (untimed)."""
     from geoenergy.config import Workspace
     from geoenergy.ingest import ingest_layer, ingest_registry
     from geoenergy.monitor.tokens import add_token
     from geoenergy.store import upgrade
 
-    ws = Workspace.create(work / "ws", db_url=db) if db else Workspace.create(work / "ws")
+    settings = {"readings_buckets": buckets} | ({"db_url": db} if db else {})
+    ws = Workspace.create(work / "ws", **settings)
+    if rules_every_s is not None:
+        with open(ws.config_path, "a", encoding="utf-8") as fh:
+            fh.write(f"\n[monitor.api]\nrules_every_s = {float(rules_every_s)!r}\n")
+        ws = Workspace(ws.path)
     upgrade(ws.db_url)
     rng = np.random.default_rng(17)
     lon = 116.2 + rng.random(n_dc) * 0.5
@@ -331,6 +338,10 @@ def main(argv=None) -> dict:
     p.add_argument("--minute-s", type=float, help="wall seconds per live minute; default 60")
     p.add_argument("--concurrency", type=int, default=16, help="backlog requests in flight")
     p.add_argument("--db", help="store URL (PostGIS); default the workspace's SpatiaLite")
+    p.add_argument("--buckets", type=int, default=64, help="readings store buckets")
+    p.add_argument(
+        "--rules-every-s", type=float, help="period of the alert rules [s] (app default 30)"
+    )
     p.add_argument("--workdir", type=Path, help="work folder (default: temp, removed)")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
@@ -350,7 +361,7 @@ def main(argv=None) -> dict:
         f"{os.cpu_count()}"
     )
     t0 = time.perf_counter()
-    ws, ids, tokens = build(work, n_dc, args.db)
+    ws, ids, tokens = build(work, n_dc, args.db, args.buckets, args.rules_every_s)
     print(f"setup (untimed): {time.perf_counter() - t0:.0f} s")
     now = pd.Timestamp.now(tz=TZ).floor("min")
     live_start = now - pd.Timedelta(minutes=minutes)
