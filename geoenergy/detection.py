@@ -430,6 +430,10 @@ def _save_run(store, result, *, detector, started, ds, params, actor) -> int:
     card = _jsonable(model.card)
     # The run's flagged list and its expected precision, for the review app.
     card["flagged_list"] = _jsonable(result.flagging)
+    # Meters without a score have no flag row (score and rank are required there):
+    # the card keeps how many and why, by status.
+    unscored = scores.loc[scores["score"].isna(), "status"].astype(str)
+    card["flagged_list"]["not_scored"] = {k: int(v) for k, v in unscored.value_counts().items()}
     times = pd.DatetimeIndex(ds["time"].values).tz_localize("UTC")
     with store.session() as s:
         run = DetectionRun(
@@ -461,6 +465,8 @@ def _save_run(store, result, *, detector, started, ds, params, actor) -> int:
             hid[int(h.hotspot)] = rec.id
         rows = []
         for r in scores.itertuples(index=False):
+            if pd.isna(r.score):
+                continue  # not scored: counted by status in model_card["flagged_list"]
             reasons = [p.strip() for p in str(r.reasons).split(";") if p.strip()]
             rows.append(
                 {

@@ -41,3 +41,33 @@ def test_detect_stores_the_flagged_lists_expected_precision(city_ws, capsys):
     assert set(listed["lists"]) <= {"main", "data_centre"}
     assert 0.0 < listed["expected_precision"] <= 1.0
     assert "Benjamini-Hochberg" in listed["method"]
+
+
+def test_a_meter_without_a_score_does_not_break_the_stored_run(city_ws, city, tmp_path, capsys):
+    # A meter with 5 days of readings (the detectors need 14 complete days) is not
+    # scored; the run is stored all the same, without a flag row for it (score and
+    # rank are required there), and the card counts it by status.
+    import sqlalchemy as sa
+
+    from geoenergy.ingest import ingest_readings, ingest_registry
+    from geoenergy.store import DetectionRun, Flag, Store
+
+    reg = pd.read_csv(city.registry)
+    new = reg.iloc[[0]].assign(meter_id="SHORT01")
+    reg_path = tmp_path / "reg.csv"
+    new.to_csv(reg_path, index=False)
+    ingest_registry(city_ws, reg_path)
+    start = pd.read_parquet(city.readings)["timestamp"].min()
+    ts = pd.date_range(start, periods=5 * 24, freq="h")
+    rd = pd.DataFrame({"meter_id": "SHORT01", "timestamp": ts, "kwh": 0.5})
+    rd_path = tmp_path / "short.csv"
+    rd.to_csv(rd_path, index=False)
+    ingest_readings(city_ws, rd_path)
+    assert main(["-w", str(city_ws.path), "detect", "--detector", "unsupervised"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "1 not scored (insufficient_data: 1)" in text
+    with Store.for_workspace(city_ws).session() as s:
+        run = s.execute(sa.select(DetectionRun).order_by(DetectionRun.id.desc())).scalars().first()
+        assert run.model_card["flagged_list"]["not_scored"] == {"insufficient_data": 1}
+        ids = s.scalars(sa.select(Flag.meter_id).where(Flag.run_id == run.id)).all()
+    assert "SHORT01" not in ids and len(ids) == run.n_meters - 1
