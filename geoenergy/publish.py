@@ -220,6 +220,39 @@ def wasteheat_layers(heat) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return dc, gpd.GeoDataFrame(con, geometry="geometry", crs=4326)
 
 
+def rectification_table(ws, store, *, min_count: int = 5) -> pd.DataFrame:
+    """Confirmed mining cases by kind of site and by measure, as officials may see them.
+
+    Classified rectification (分类整治) in one table: ``table`` (``kind``,
+    ``measure`` or ``total``), ``code``, ``label`` and ``cases`` (None where
+    suppressed). Counts below ``min_count`` and the counts that would let them
+    be solved from the rest are suppressed together
+    (:func:`geoenergy.rectification.rectification_counts`).
+
+    Parameters
+    ----------
+    ws : geoenergy.config.Workspace
+        Its ``[rectification]`` vocabularies label the codes.
+    store : geoenergy.store.Store
+    min_count : int, default 5
+        Smallest count published.
+    """
+    from geoenergy.rectification import rectification_counts, rectification_vocabulary
+
+    with store.session() as s:
+        counts = rectification_counts(
+            s, vocabulary=rectification_vocabulary(ws), min_count=min_count
+        )
+    rows = [{"table": "kind", **r} for r in counts["by_kind"]]
+    rows += [{"table": "measure", **r} for r in counts["by_measure"]]
+    rows.append(
+        {"table": "total", "code": "", "label": "confirmed mining cases", "cases": counts["total"]}
+    )
+    table = pd.DataFrame(rows, columns=["table", "code", "label", "cases"])
+    table["cases"] = table["cases"].astype("Int64")
+    return table
+
+
 def publish_workspace(
     ws,
     out,
@@ -297,6 +330,7 @@ def publish_workspace(
             hexes = aggregate_to_grid(meters, grid="h3", resolution=h3_resolution, **kw)
         officials["hexagons"] = hexes
         downloads["h3_cells"] = hexes
+        downloads["rectification"] = rectification_table(ws, store, min_count=min_count)
         if include_addresses:
             top = flags[flags["flagged"]].head(max_profiles)["meter_id"].tolist()
             maps["enforcement"] = MapSpec(

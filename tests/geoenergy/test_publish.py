@@ -72,3 +72,44 @@ def test_published_site_names_no_server_path_and_suppresses_linked_tables(city_w
         shown = table.loc[~table["suppressed"], ["n_meters", "n_flagged", "n_confirmed"]]
         assert ((shown == 0) | (shown >= 5)).all().all()
         assert table.loc[table["suppressed"], "n_flagged"].isna().all()
+
+
+def test_publish_counts_classified_rectification_with_suppression(city_ws, tmp_path):
+    import datetime as dt
+
+    from geoenergy.publish import publish_workspace
+    from geoenergy.web.actions import record_action
+
+    res = run_detection(city_ws, detector="rule")
+    meters = res.scores["meter_id"].head(8).tolist()
+    cases = [("household", "power_cut")] * 6 + [("shop_office", "punitive_tariff")]
+    day = dt.date(2026, 11, 30)
+    for meter, (kind, measure) in zip(meters, cases, strict=False):
+        record_action(
+            city_ws.store,
+            meter_id=meter,
+            action="outcome",
+            version=0,
+            actor="eve",
+            today=day,
+            date=day,
+            outcome="mining",
+            site_kind=kind,
+            measure=measure,
+        )
+    publish_workspace(city_ws, tmp_path / "site")
+    table = pd.read_csv(
+        tmp_path / "site" / "downloads" / "rectification.csv", encoding="utf-8-sig"
+    )
+    assert list(table.columns) == ["table", "code", "label", "cases"]
+    assert set(table["table"]) == {"kind", "measure", "total"}
+    shown = table["cases"].dropna()
+    # Nothing between 1 and 4 is shown, and the lone shop cannot be had by subtraction:
+    # 6 households + 1 shop = 7 confirmed, so the households or the total go too.
+    assert not ((shown >= 1) & (shown < 5)).any()
+    kinds = table[table["table"] == "kind"].set_index("code")["cases"]
+    total = table.loc[table["table"] == "total", "cases"].iloc[0]
+    assert pd.isna(kinds["shop_office"])
+    assert pd.isna(kinds["household"]) or pd.isna(total)
+    assert set(kinds.index) >= {"household", "shop_office", "industrial_agricultural"}
+    assert "meter_id" not in table.columns
