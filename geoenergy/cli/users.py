@@ -60,7 +60,7 @@ def users_add(
         str,
         typer.Option(
             "--role",
-            help="admin, enforcement, analyst, planner or official (see the role table).",
+            help="admin, enforcement, analyst, planner, official or monitor (see the role table).",
         ),
     ],
     password_stdin: PasswordStdinOpt = False,
