@@ -66,16 +66,20 @@ def _major_minor(version: str) -> tuple[str, ...]:
     return tuple(str(version).split("+")[0].split(".")[:2])
 
 
-def build_card(model, ds, feats, X, labels, y) -> dict:
-    """The model card of a model just fitted (see :meth:`MiningModel.fit`)."""
+def build_card(model, ds, feats, X, labels, y, *, spec=None) -> dict:
+    """The model card of a model just fitted (see :meth:`MiningModel.fit`).
+
+    ``spec`` is the built-in detector's :class:`detectors.model.DetectorSpec`
+    (its version and summary), None for a custom detector; the caller passes
+    it so that this module needs nothing from :mod:`detectors.model`.
+    """
     import sklearn
 
     from detectors.features import FEATURES
-    from detectors.model import DETECTORS
 
     det = model.detector_
     name = model.detector if model._builtin() else "custom"
-    version = DETECTORS[name].version if name in DETECTORS else None
+    version = spec.version if spec is not None else None
     labelled: dict = {}
     if labels is not None:
         labelled = {
@@ -96,7 +100,7 @@ def build_card(model, ds, feats, X, labels, y) -> dict:
             "version": version,
             "class": f"{type(det).__module__}.{type(det).__qualname__}",
             "params": jsonable(det.get_params(deep=False)),
-            "summary": DETECTORS[name].summary if name in DETECTORS else "",
+            "summary": spec.summary if spec is not None else "",
             # the supervised detector's cross-validated choice of what ranks
             "learner": getattr(det, "learner_", None),
             "selection": jsonable(getattr(det, "selection_", {})),

@@ -740,7 +740,8 @@ class MiningModel:
     # -- card, save, load (detectors._card) ----------------------------------------
 
     def _card(self, ds, feats, X, labels, y) -> dict:
-        return build_card(self, ds, feats, X, labels, y)
+        spec = DETECTORS.get(self.detector) if self._builtin() else None
+        return build_card(self, ds, feats, X, labels, y, spec=spec)
 
     def save(self, path) -> Path:
         """Write the model (joblib) and its card (``<stem>.card.json``) beside it.
