@@ -173,8 +173,11 @@ def _same_settings(detector, seed):
             f"refitted, got {type(detector).__name__}; e.g. MiningModel('supervised', "
             "peer_columns=PEER_COLUMNS)."
         )
+    # A model saved before the false-discovery flagging has no fdr: the default applies.
+    extra = {"fdr": detector.fdr} if hasattr(detector, "fdr") else {}
     return MiningModel(
         detector.detector,
+        **extra,
         valley_hours=detector.valley_hours,
         peer_columns=detector.peer_columns,
         threshold=detector.threshold,

@@ -160,3 +160,13 @@ def test_feature_matrix_is_what_the_model_scores(city_ws):
     scored = model.score(ds, reg, inputs.weather, reasons=False).set_index("meter_id")
     assert set(X.index) == set(scored.index[scored["score"].notna()])
     assert np.allclose(model.mining_score(X), scored.loc[X.index, "score"])
+
+
+def test_the_refitted_baseline_keeps_every_setting_including_the_fdr():
+    from detectors.model import MiningModel
+    from geoenergy.holdout import _same_settings
+
+    model = MiningModel("unsupervised", fdr=0.2, min_days=10, random_state=3)
+    again = _same_settings(model, None)
+    assert (again.fdr, again.min_days, again.random_state) == (0.2, 10, 3)
+    assert _same_settings(model, 7).random_state == 7
