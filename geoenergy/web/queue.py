@@ -27,6 +27,7 @@ __all__ = [
     "STATUS_FILTERS",
     "QueryError",
     "QueueQuery",
+    "flagged_list_summary",
     "latest_run",
     "list_runs",
     "parse_int",
@@ -304,6 +305,39 @@ def list_runs(session, limit: int = 50) -> list[dict]:
         .limit(limit)
     ).all()
     return [r._asdict() for r in rows]
+
+
+def flagged_list_summary(session, run_id: int | None) -> dict | None:
+    """How a run's flagged list was chosen and its expected precision, for the queue.
+
+    Read from the run's model card (``flagged_list``, written by
+    :func:`geoenergy.detection.run_detection` from the scores'
+    ``attrs["flagging"]``).
+
+    Returns
+    -------
+    dict or None
+        ``method``, ``fdr``, ``n_scored``, ``n_flagged`` and
+        ``expected_precision`` (share of the flagged meters expected to host
+        mining, in [0, 1], or None) of the main list, and ``lists``: the same
+        per list (e.g. registered data centres apart); None for a run without
+        that record (runs from before the false-discovery flagging).
+    """
+    if run_id is None:
+        return None
+    card = session.scalar(sa.select(DetectionRun.model_card).where(DetectionRun.id == run_id))
+    info = (card or {}).get("flagged_list") if isinstance(card, dict) else None
+    if not isinstance(info, dict) or "expected_precision" not in info:
+        return None
+    lists = info.get("lists") if isinstance(info.get("lists"), dict) else {}
+    return {
+        "method": info.get("method"),
+        "fdr": info.get("fdr"),
+        "n_scored": info.get("n_scored"),
+        "n_flagged": info.get("n_flagged"),
+        "expected_precision": info.get("expected_precision"),
+        "lists": {str(k): v for k, v in lists.items() if isinstance(v, dict)},
+    }
 
 
 def latest_run(session) -> int | None:

@@ -82,6 +82,7 @@ from geoenergy.web.queue import (
     SORTS,
     STATUS_FILTERS,
     QueryError,
+    flagged_list_summary,
     latest_run,
     list_runs,
     parse_int,
@@ -449,6 +450,7 @@ def queue(request: Request):
     with web.store.session() as s:
         page = queue_page(s, q, with_addresses=with_addresses)
         runs = list_runs(s)
+        flagging = flagged_list_summary(s, page["run_id"])
         facets = run_facets(s, page["run_id"]) if page["run_id"] else {}
         assignees = _assignees(s)
     # Each case link carries the queue as it is now and the case's place in it
@@ -468,6 +470,7 @@ def queue(request: Request):
         page=page,
         links=links,
         runs=runs,
+        flagging=flagging,
         facets=facets,
         assignees=assignees,
         statuses=STATUS_FILTERS,

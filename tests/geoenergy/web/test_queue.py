@@ -119,3 +119,32 @@ def test_sql_injection_in_filters_is_just_text(session):
         page = queue_page(session, QueueQuery(district=payload), with_addresses=False)
         assert page["total"] == 0
     assert queue_page(session, QueueQuery(), with_addresses=False)["total"] == 5
+
+
+def test_the_queue_shows_the_expected_precision_of_the_flagged_list(web_ws, client_for):
+    from geoenergy.store import DetectionRun, Store
+
+    card = {
+        "flagged_list": {
+            "method": "bh",
+            "fdr": 0.05,
+            "n_scored": 6,
+            "n_flagged": 5,
+            "expected_precision": 0.96,
+            "lists": {
+                "main": {"n_scored": 6, "n_flagged": 5, "expected_precision": 0.96},
+                "data_centre": {"n_scored": 2, "n_flagged": 0, "expected_precision": None},
+            },
+        }
+    }
+    with Store.for_workspace(web_ws) as store, store.session() as s:
+        run = s.get(DetectionRun, 2)
+        run.model_card = card
+    text = client_for("analyst").get("/queue").text
+    assert "Flagged list: 5 of 6 scored meters; expected precision 96 %" in text
+    assert "about 5 of them expected to host mining" in text
+    assert "false-discovery rate of 5 %" in text
+    assert "data centre list: 0 of 2." in text
+    # A run from before the record: no line, no error.
+    text = client_for("analyst").get("/queue?run=1").text
+    assert "Flagged list:" not in text
