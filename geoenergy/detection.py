@@ -28,6 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geoenergy.errors import ConfigError
+from geoenergy.featurecache import CACHE_FOLDER, FeatureCache, cached_features
 from geoenergy.holdout import TrainingError, evaluate_holdout, time_split
 
 __all__ = [
@@ -383,10 +384,14 @@ def run_detection(
     )
     model, needs_fit = resolve_model(ws, detector, store=store)
     notes = []
-    if needs_fit:
-        model.fit(ds, registry, weather)
-        notes.append(f"fitted the {model.detector} detector on {ds.sizes['meter']:,} meters")
-    scores = model.score(ds, registry, weather)
+    # Meters whose readings did not change since the last run are not run through the kernel.
+    cache = FeatureCache(Path(ws.path) / CACHE_FOLDER)
+    with cached_features(model, cache):
+        if needs_fit:
+            model.fit(ds, registry, weather)
+            notes.append(f"fitted the {model.detector} detector on {ds.sizes['meter']:,} meters")
+        scores = model.score(ds, registry, weather)
+    notes.append(cache.summary())
     flagging = dict(scores.attrs.get("flagging", {}))
     ctx = pd.DataFrame(context.drop(columns=context.geometry.name))
     scores = scores.merge(

@@ -9,10 +9,14 @@ two-worker ``LocalCluster``, and the tables must be identical to the bit.
 
 from __future__ import annotations
 
+import shutil
+
+import dask
 import pandas as pd
 import pytest
 
 from geoenergy.cli import main
+from geoenergy.featurecache import CACHE_FOLDER
 
 #: Every column of ``geoenergy detect --out``: scores, ranks and flags and what explains them.
 COMPARED = ["meter_id", "score", "rank", "flagged", "status", "reasons", "p_value", "list"]
@@ -32,21 +36,23 @@ def test_detection_on_a_two_worker_cluster_gives_identical_scores(
 
     local = _detect(city_ws.path, tmp_path / "local.parquet")
     assert cli.state.dask_client is None  # the first run computed on local threads
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    shutil.rmtree(city_ws.path / CACHE_FOLDER)  # the second run computes its features afresh
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as watcher,
+    ):
         monkeypatch.setenv("GEOENERGY_DASK_SCHEDULER", cluster.scheduler_address)
-        with (
-            distributed.Client(cluster) as watcher,
-            distributed.get_task_stream(client=watcher) as stream,
-        ):
+        with distributed.get_task_stream(client=watcher) as stream:
             remote = _detect(city_ws.path, tmp_path / "cluster.parquet")
         client = cli.state.dask_client
         assert client is not None and client.scheduler.address == cluster.scheduler_address
-        workers = {t["worker"] for t in stream.data}
-        assert len(workers) == 2  # the readings were read by both worker processes
+        assert len({t["worker"] for t in stream.data}) == 2  # both worker processes read
+        # Clients set dask's default scheduler while open: close the last opened first.
         client.close()
         cli.state.dask_client = None
+    assert dask.config.get("scheduler", None) is None  # later tests compute locally again
     capsys.readouterr()
     assert local["score"].notna().sum() > 100  # a real run, not an empty table
     assert local["flagged"].any()
