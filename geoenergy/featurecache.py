@@ -64,9 +64,6 @@ CACHE_FOLDER = "cache"
 KEEP_FILES = 2
 """Cache files (windows) kept: the newest ones; older windows are deleted after a run."""
 
-CHUNK_ROWS = 64
-"""Meters per kernel call (fewer when a window is so long that the kernel would slice them)."""
-
 _DIGEST = 16  # bytes of BLAKE2b: 128 bits, collisions are not a practical concern
 
 
@@ -291,16 +288,16 @@ def _kernel_rows(kernel, x, cal, opts, interval, threads: int) -> np.ndarray:
 
     BLAS (the matrix products of the daily and weekly shape features) takes
     another path, and rounds the last bit differently, depending on how many
-    rows one call sees. In chunks of a fixed size (a multiple of 16 that the
-    kernel does not slice further; the last chunk padded with copies of a
-    row) a meter's row is the same whether it is computed alone or with the
+    rows one call sees. In chunks of a fixed size (the kernel's own slice for
+    the window, rounded down to a multiple of 16, so it does not slice them
+    further; the last chunk padded with copies of a row) a meter's row is the same whether it is computed alone or with the
     whole city, so a warm run equals a cold one to the bit. Against one
     :func:`~detectors.features.extract_features` call over all meters it
     agrees to rounding (about 1e-15 relative).
     """
     hours = cal.n_days * 24 if not cal.daily else cal.n_days
     fits = kernel.SLICE_BYTES // (8 * max(hours, x.shape[1], 1))  # rows the kernel takes whole
-    size = max(16, min(CHUNK_ROWS, fits // 16 * 16))
+    size = max(16, fits // 16 * 16)
     n = len(x)
     pad = -n % size
     if pad:
