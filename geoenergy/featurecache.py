@@ -263,7 +263,10 @@ class FeatureCache:
             out[hit] = cached[columns].to_numpy()[pos[hit]]
         miss = ~hit
         if miss.any():
-            out[miss] = _kernel_rows(kernel, x[miss], cal, opts, row_interval[miss], threads)
+            if miss.all():  # no copy of the readings on a cold run
+                out[:] = _kernel_rows(kernel, x, cal, opts, row_interval, threads)
+            else:
+                out[miss] = _kernel_rows(kernel, x[miss], cal, opts, row_interval[miss], threads)
             table = pd.DataFrame(out, index=ids, columns=columns)
             table.insert(0, "meter_key", keys)
             if ids.is_unique:
@@ -299,15 +302,16 @@ def _kernel_rows(kernel, x, cal, opts, interval, threads: int) -> np.ndarray:
     fits = kernel.SLICE_BYTES // (8 * max(hours, x.shape[1], 1))  # rows the kernel takes whole
     size = max(16, fits // 16 * 16)
     n = len(x)
-    pad = -n % size
-    if pad:
-        x = np.concatenate([x, np.repeat(x[:1], pad, axis=0)])
-        interval = np.concatenate([interval, np.repeat(interval[:1], pad)])
 
     def one(lo: int) -> np.ndarray:
-        return kernel.block_features(x[lo : lo + size], cal, opts, interval[lo : lo + size])
+        chunk, iv = x[lo : lo + size], interval[lo : lo + size]
+        m = len(chunk)
+        if m < size:  # the last chunk: pad it, copying only this chunk
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], size - m, axis=0)])
+            iv = np.concatenate([iv, np.repeat(iv[:1], size - m)])
+        return kernel.block_features(chunk, cal, opts, iv)[:m]
 
-    starts = range(0, len(x), size)
+    starts = range(0, n, size)
     if threads <= 1 or len(starts) == 1:
         rows = [one(lo) for lo in starts]
     else:
@@ -315,7 +319,7 @@ def _kernel_rows(kernel, x, cal, opts, interval, threads: int) -> np.ndarray:
 
         with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
             rows = list(pool.map(one, starts))
-    return np.concatenate(rows)[:n]
+    return np.concatenate(rows)
 
 
 @contextlib.contextmanager
