@@ -15,7 +15,9 @@ or discards a staged manifest and removes orphaned files.
 
 Every ingestion adds a file per bucket it touches; :func:`compact_readings`
 (``geoenergy db compact``) merges each bucket's files into one, with the
-same reads after.
+same reads after. A live server compacts on a schedule
+(:meth:`geoenergy.monitor.stream.Ingestor.compact`): only the buckets past a
+file count, and of those only the small files, so the work stays small.
 
 :func:`open_readings` opens the store as an ``xarray.Dataset`` with dims
 ``("meter", "time")``, one dask chunk per bucket, at native, hourly or daily
@@ -82,20 +84,38 @@ class ReadingsStore:
 
     # -- manifest -------------------------------------------------------------------
     def manifest(self) -> dict:
+        """The committed manifest (do not modify the dict: it is cached).
+
+        Parsed again only when the file changed (every writer replaces it
+        with a rename, so its inode, size or mtime differ).
+        """
         p = self.path / MANIFEST
-        if not p.exists():
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
             return {"version": 0, "buckets": None, "files": {}, "ingests": []}
-        return json.loads(p.read_text(encoding="utf-8"))
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        cached = getattr(self, "_manifest_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        m = json.loads(p.read_text(encoding="utf-8"))
+        self._manifest_cache = (key, m)
+        return m
+
+    def file_counts(self) -> dict[int, int]:
+        """Committed files per bucket (a count only: no paths built)."""
+        return {int(k): len(v) for k, v in self.manifest()["files"].items()}
 
     def files(self, buckets: Iterable[int] | None = None) -> dict[int, list[Path]]:
         """Committed files per bucket."""
-        m = self.manifest()
+        files = self.manifest()["files"]
+        if buckets is None:
+            return {int(k): [self.path / n for n in v] for k, v in files.items()}
         out = {}
-        wanted = None if buckets is None else {int(b) for b in buckets}
-        for key, names in m["files"].items():
-            b = int(key)
-            if wanted is None or b in wanted:
-                out[b] = [self.path / n for n in names]
+        for b in buckets:  # only the wanted buckets' paths: a store holds thousands
+            names = files.get(f"{int(b):03d}")
+            if names is not None:
+                out[int(b)] = [self.path / n for n in names]
         return out
 
     @contextmanager
@@ -146,7 +166,9 @@ class ReadingsStore:
         """Make the staged manifest the committed one (atomic rename)."""
         os.replace(self.path / MANIFEST_NEXT, self.path / MANIFEST)
 
-    def recover(self, is_committed: Callable[[str], bool]) -> str | None:
+    def recover(
+        self, is_committed: Callable[[str], bool], *, sweep: bool | None = None
+    ) -> str | None:
         """Finish or discard a staged manifest left by a crash; drop orphan files.
 
         Parameters
@@ -154,6 +176,12 @@ class ReadingsStore:
         is_committed : callable
             ``is_committed(token)`` tells whether the relational store holds
             the ingestion of that token (its commit point).
+        sweep : bool, optional
+            Remove files the manifest does not name (orphans of an
+            interrupted write). Default: only when a staged manifest was
+            found, since listing the store costs time growing with its file
+            count on every ingestion; orphans are harmless to reads and
+            :func:`compact_readings` sweeps always.
 
         Returns
         -------
@@ -173,13 +201,20 @@ class ReadingsStore:
             else:
                 nxt.unlink()
                 outcome = "discarded"
-        known = {str(p) for ps in self.files().values() for p in ps}
-        for f in self.path.glob("bucket=*/*"):
-            if str(f) not in known:
-                f.unlink()
+        if sweep or (sweep is None and outcome is not None):
+            known = {n for ns in self.manifest()["files"].values() for n in ns}
+            for f in self.path.glob("bucket=*/*"):
+                if f"{f.parent.name}/{f.name}" not in known:
+                    f.unlink()
         return outcome
 
-    def compact(self, *, min_files: int = 2) -> dict:
+    def compact(
+        self,
+        *,
+        min_files: int = 2,
+        buckets: Iterable[int] | None = None,
+        small_bytes: int | None = None,
+    ) -> dict:
         """Merge the files of every bucket holding ``min_files`` or more into one.
 
         Each ingestion adds one file per bucket it touches, so a store fed a
@@ -190,6 +225,18 @@ class ReadingsStore:
         :meth:`recover` removes. Call it under :meth:`lock`, after
         :meth:`recover` (see :func:`compact_readings`); a reader that opened
         the old manifest before the swap may have to read again.
+
+        Parameters
+        ----------
+        min_files : int
+            Compact a bucket only when it holds at least this many files
+            (counting only the small ones when ``small_bytes`` is given).
+        buckets : iterable of int, optional
+            Only these buckets (default all).
+        small_bytes : int, optional
+            Merge only the files smaller than this [B] and leave the larger
+            ones as they are, so a live store's compaction rewrites the
+            recent small files, not the whole history. Default: all files.
 
         Returns
         -------
@@ -203,14 +250,22 @@ class ReadingsStore:
         token = "c" + self.new_token()
         old: list[Path] = []
         n_buckets = n_rows = 0
+        wanted = None if buckets is None else {f"{int(b):03d}" for b in buckets}
         for key, names in sorted(files.items()):
-            if len(names) < min_files:
+            if wanted is not None and key not in wanted:
+                continue
+            keep: list[str] = []
+            if small_bytes is not None:
+                sizes = {n: os.stat(self.path / n).st_size for n in names}
+                keep = [n for n in names if sizes[n] >= small_bytes]
+                names = [n for n in names if sizes[n] < small_bytes]
+            if len(names) < max(min_files, 2 if keep else 1):
                 continue
             table = pa.concat_tables([pq.read_table(self.path / n, schema=SCHEMA) for n in names])
             order = pc.sort_indices(
                 table, sort_keys=[("meter_id", "ascending"), ("timestamp", "ascending")]
             )
-            files[key] = [self.write_bucket_file(int(key), token, table.take(order))]
+            files[key] = [*keep, self.write_bucket_file(int(key), token, table.take(order))]
             old.extend(self.path / n for n in names)
             n_buckets += 1
             n_rows += table.num_rows
@@ -314,7 +369,9 @@ def token_committed(store) -> Callable[[str], bool]:
     return is_committed
 
 
-def compact_readings(ws, *, min_files: int = 2) -> dict:
+def compact_readings(
+    ws, *, min_files: int = 2, buckets=None, small_bytes: int | None = None
+) -> dict:
     """Compact the workspace's readings store: one file per bucket (reads unchanged).
 
     Takes the writer lock (no ingestion runs meanwhile) and first finishes or
@@ -325,17 +382,19 @@ def compact_readings(ws, *, min_files: int = 2) -> dict:
     ws : geoenergy.config.Workspace
     min_files : int, default 2
         Compact a bucket only when it holds at least this many files.
+    buckets, small_bytes
+        See :meth:`ReadingsStore.compact`.
     """
     rs = ws.readings
     with rs.lock():
-        rs.recover(token_committed(ws.store))
-        return rs.compact(min_files=min_files)
+        rs.recover(token_committed(ws.store), sweep=True)
+        return rs.compact(min_files=min_files, buckets=buckets, small_bytes=small_bytes)
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
+        f.write(json.dumps(data, separators=(",", ":")))  # dumps: the C encoder
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

@@ -17,7 +17,25 @@ file, and then tells each batch what became of its rows. Batches of one
 group never share a meter (two batches of one token wait for each other),
 which makes the split exact: a batch's rejected rows are found by their row
 number in the group's file, its accepted rows by the growth of its meters'
-reading counts, the rest are duplicates.
+reading counts, the rest are duplicates. The store's schema is checked once
+per :class:`Ingestor` (per process), not per group.
+
+Compaction on a schedule: every ingestion adds a Parquet file to each
+readings bucket it touches, and each later ingestion that must read a
+bucket opens all of them, so a live store would slow down by the minute.
+:meth:`Ingestor.compact` (run by the API's background thread every
+``every_s``) merges the small files of each bucket holding more than
+``files_per_bucket`` files into one, taking the ingestion slot so it never
+races an ingestion (batches wait for it, as for a group; a bucket at a time,
+so they wait for one bucket at most), under the readings store's lock. Reads
+stay identical (:func:`geoenergy.readings.compact_readings`). Settings, in
+``geoenergy.toml`` (:class:`Compaction`)::
+
+    [monitor.compaction]
+    files_per_bucket = 16      # compact a bucket holding more files than this
+    small_mb = 16.0            # merge only files smaller than this [MiB]
+    every_s = 5.0              # look at the file counts this often [s]
+    enabled = true
 """
 
 from __future__ import annotations
@@ -26,12 +44,14 @@ import csv
 import io
 import json
 import threading
+import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import sqlalchemy as sa
 
+from geoenergy.errors import ConfigError
 from geoenergy.store.models import Meter, RejectedRow
 
 __all__ = [
@@ -39,6 +59,7 @@ __all__ = [
     "MAX_GROUP_ROWS",
     "BatchError",
     "BatchResult",
+    "Compaction",
     "Ingestor",
     "ingest_batch",
     "parse_batch",
@@ -51,6 +72,48 @@ MAX_GROUP_ROWS = 100_000
 """Most rows ingested together by one group commit of :class:`Ingestor`."""
 
 _COLUMNS = ("meter_id", "timestamp", "kwh")
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """When the live ingestion compacts the readings store (``[monitor.compaction]``).
+
+    Attributes
+    ----------
+    files_per_bucket : int
+        Compact a bucket once it holds more files than this.
+    small_mb : float
+        Merge only files smaller than this [MiB]; larger ones stay, so a
+        compaction rewrites recent small files, not a bucket's history.
+    every_s : float
+        Period of the file-count check [s].
+    enabled : bool
+        False: never compact from the server (``geoenergy db compact`` still works).
+    """
+
+    files_per_bucket: int = 16
+    small_mb: float = 16.0
+    every_s: float = 5.0
+    enabled: bool = True
+
+    @classmethod
+    def from_ws(cls, ws) -> Compaction:
+        extra = (getattr(getattr(ws, "settings", None), "extra", None) or {}).get("monitor") or {}
+        data = dict(extra.get("compaction") or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"geoenergy.toml [monitor.compaction]: unknown keys {unknown}; "
+                f"allowed: {sorted(known)}."
+            )
+        out = cls(**data)
+        if out.files_per_bucket < 1 or out.small_mb <= 0 or out.every_s <= 0:
+            raise ConfigError(
+                "geoenergy.toml [monitor.compaction]: files_per_bucket must be >= 1, "
+                "small_mb and every_s > 0."
+            )
+        return out
 
 
 class BatchError(ValueError):
@@ -256,7 +319,11 @@ class Ingestor:
         self._queue: deque[_Pending] = deque()
         self._cond = threading.Condition()
         self._busy = False
+        self._schema_ok = False
+        self._wants_slot = 0  # compactions waiting for the slot: groups let them in first
         self.groups = 0
+        self.compactions = 0
+        self.compact_seconds = 0.0
 
     def waiting(self) -> int:
         """Batches waiting for their group (not counting the one being ingested)."""
@@ -282,7 +349,7 @@ class Ingestor:
             with self._cond:
                 self._queue.append(p)
                 while not p.done:
-                    if self._busy:
+                    if self._busy or self._wants_slot:
                         self._cond.wait()
                         continue
                     self._busy = True
@@ -299,6 +366,67 @@ class Ingestor:
         res.rejections.sort(key=lambda r: (r["row"] is None, r["row"] or 0))
         res.rejected = res.rows - res.accepted - res.duplicates
         return res
+
+    def _exclusive(self):
+        """Take the ingestion slot (wait for a running group); release with :meth:`_release`."""
+        with self._cond:
+            self._wants_slot += 1
+            try:
+                while self._busy:
+                    self._cond.wait()
+            finally:
+                self._wants_slot -= 1
+            self._busy = True
+
+    def _release(self) -> None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
+
+    def compact(self, settings: Compaction | None = None) -> dict:
+        """Compact the readings buckets holding more than ``files_per_bucket`` files.
+
+        One bucket at a time, each in the ingestion slot (no group runs
+        meanwhile) and under the readings store's lock, its small files
+        merged into one (:func:`geoenergy.readings.compact_readings`).
+
+        Returns
+        -------
+        dict
+            ``buckets`` compacted, ``files_before`` and ``files_after`` (of
+            those buckets), ``seconds`` spent [s].
+
+        Raises
+        ------
+        geoenergy.errors.ConfigError
+            Another process holds the readings store's lock (try later).
+        """
+        from geoenergy.readings import compact_readings
+
+        cfg = settings or Compaction()
+        rs = self.ws.readings
+        over = sorted(b for b, n in rs.file_counts().items() if n > cfg.files_per_bucket)
+        out = {"buckets": 0, "files_before": 0, "files_after": 0, "seconds": 0.0}
+        t0 = time.perf_counter()
+        for b in over:
+            self._exclusive()
+            try:
+                n = rs.file_counts().get(b, 0)
+                if n <= cfg.files_per_bucket:
+                    continue
+                res = compact_readings(
+                    self.ws, buckets=[b], small_bytes=int(cfg.small_mb * 1024 * 1024)
+                )
+            finally:
+                self._release()
+            out["buckets"] += res["buckets"]
+            out["files_before"] += n
+            out["files_after"] += rs.file_counts().get(b, 0)
+        out["seconds"] = time.perf_counter() - t0
+        if out["buckets"]:
+            self.compactions += out["buckets"]
+            self.compact_seconds += out["seconds"]
+        return out
 
     def _take(self) -> list[_Pending]:
         group, meters, n = [], set(), 0
@@ -326,6 +454,9 @@ class Ingestor:
         from geoenergy.ingest import ingest_readings
 
         try:
+            if not self._schema_ok:  # once per process: it loads the migration scripts
+                self.store.check()
+                self._schema_ok = True
             meters = set().union(*(p.meters for p in group))
             before = self._counts(meters)
             folder = self.ws.staging_path
@@ -340,7 +471,13 @@ class Ingestor:
                         for i in p.keep:
                             w.writerow([p.rows[i][c] for c in _COLUMNS])
                             owner.append((p, i))
-                report = ingest_readings(self.ws, path, store=self.store)
+                report = ingest_readings(
+                    self.ws,
+                    path,
+                    store=self.store,
+                    check_schema=False,
+                    meters={m.strip() for m in meters},
+                )
             finally:
                 path.unlink(missing_ok=True)
             self.groups += 1

@@ -124,10 +124,16 @@ _LIVE: weakref.WeakSet = weakref.WeakSet()
 
 class _Evaluator:
     """Runs the alert rules in the background: on data centres with new readings
-    (``dirty``), and the silent-meter rule on all every ``clock_tick_s``."""
+    (``dirty``), and the silent-meter rule on all every ``clock_tick_s``; and
+    the readings store's compaction every ``compaction.every_s`` (see
+    :meth:`geoenergy.monitor.stream.Ingestor.compact`)."""
 
-    def __init__(self, ws, store, tick_s: float, rules_every_s: float):
+    def __init__(
+        self, ws, store, tick_s: float, rules_every_s: float, ingestor=None, compaction=None
+    ):
         self.ws, self.store, self.tick_s, self.rules_every_s = ws, store, tick_s, rules_every_s
+        self.ingestor, self.compaction = ingestor, compaction
+        self.last_compact = 0.0
         self.last_rules = 0.0
         self.dirty: set[str] = set()
         self.lock = threading.Lock()
@@ -155,8 +161,12 @@ class _Evaluator:
     def _run(self) -> None:
         from geoenergy.monitor.alerts import evaluate
 
+        comp = self.compaction if self.ingestor is not None else None
+        if comp is not None and not comp.enabled:
+            comp = None
+        period = min(self.tick_s, 5.0, comp.every_s if comp is not None else 5.0)
         while not self.stop.is_set():
-            self.wake.wait(timeout=min(self.tick_s, 5.0))
+            self.wake.wait(timeout=period)
             self.wake.clear()
             if self.stop.is_set():
                 break
@@ -164,6 +174,15 @@ class _Evaluator:
             if time.monotonic() - self.last_rules >= self.rules_every_s:
                 with self.lock:
                     names, self.dirty = self.dirty, set()
+            if comp is not None and time.monotonic() - self.last_compact >= comp.every_s:
+                self.last_compact = time.monotonic()
+                try:
+                    self.ingestor.compact(comp)
+                except ConfigError:
+                    pass  # another process is writing the store: the next round retries
+                except Exception as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("readings compaction failed")
             try:
                 if names:
                     self.last_rules = time.monotonic()
@@ -191,14 +210,23 @@ class _State:
         self.buckets: dict[int, tuple[_Bucket, _Bucket]] = {}
         self.buckets_lock = threading.Lock()
         self.ingestor = None
+        self.compaction = None
         if web.ws is not None:
-            from geoenergy.monitor.stream import Ingestor
+            from geoenergy.monitor.stream import Compaction, Ingestor
 
             self.ingestor = Ingestor(web.ws, store=web.store)
+            self.compaction = Compaction.from_ws(web.ws)
         self.meter_dc: dict[str, str] | None = None
         self.meter_dc_at = 0.0
         self.evaluator = (
-            _Evaluator(web.ws, web.store, self.limits.clock_tick_s, self.limits.rules_every_s)
+            _Evaluator(
+                web.ws,
+                web.store,
+                self.limits.clock_tick_s,
+                self.limits.rules_every_s,
+                ingestor=self.ingestor,
+                compaction=self.compaction,
+            )
             if web.ws is not None
             else None
         )
