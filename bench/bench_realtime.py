@@ -380,12 +380,14 @@ def main(argv=None) -> dict:
         s_live = asyncio.run(live(url, ids, tokens, live_start, minutes, minute_s, probe_dcs))
         u_live = usage.read()
         _table("live", s_live, time.perf_counter() - w0, u_live)
+        files_live = sum(ws.readings.file_counts().values())
         usage = Usage(proc.pid)
         w0 = time.perf_counter()
         s_back = asyncio.run(backlog(url, ids, tokens, day_start, args.concurrency))
         u_back = usage.read()
         _table("backlog", s_back, time.perf_counter() - w0, u_back)
         w_back = time.perf_counter() - w0
+        files_back = sum(ws.readings.file_counts().values())
     finally:
         proc.terminate()
         try:
@@ -393,6 +395,10 @@ def main(argv=None) -> dict:
         except subprocess.TimeoutExpired:
             proc.kill()
     lag = s_live["lag_s"]
+    print(
+        f"readings store: {files_live:,} Parquet files after the live phase, {files_back:,} "
+        f"after the backlog ({args.buckets} buckets; the server compacts per [monitor.compaction])"
+    )
     print(
         f"\nlag from arrival to PUE visible (5 probe data centres, {len(lag)} readings): p50 "
         f"{_pct(lag, 50):.2f} s, p95 {_pct(lag, 95):.2f} s, max {max(lag or [float('nan')]):.2f} s; "
@@ -418,6 +424,8 @@ def main(argv=None) -> dict:
         | {"p95_ms": _pct(s_back["latency_ms"], 95), "rows_per_s": s_back["rows"] / w_back}
         | u_back,
         baseline_p95_ms=_pct(base, 95),
+        files_after_live=files_live,
+        files_after_backlog=files_back,
         correctness=note,
     )
     ws.close()
