@@ -178,14 +178,39 @@ def _step_publish(ctx: DemoContext) -> list[str]:
     ]
 
 
+def _http(method: str, url: str, *, body=None, headers=None, timeout: float = 60):
+    """One HTTP request to the demo's own app on loopback: ``(status, parsed JSON or None)``.
+
+    The standard library's client, so the demo needs nothing beyond the
+    package's dependencies; HTTP error statuses are returned, not raised.
+    """
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read()
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, None
+
+
 def _step_live(ctx: DemoContext) -> list[str]:
     """One data centre streams its facility and IT meters into the city over HTTP."""
     import os
     import socket
     import subprocess
+    from urllib.parse import urlencode
 
     import geopandas as gpd
-    import httpx
     import numpy as np
     import pandas as pd
     import sqlalchemy as sa
@@ -262,32 +287,29 @@ def _step_live(ctx: DemoContext) -> list[str]:
     minutes = [end - pd.Timedelta(minutes=30 - k) for k in range(30)]
     lines, ms, body = [], [], []
     try:
-        with httpx.Client(timeout=60) as client:
-            for _ in range(300):  # bounded: 60 s to start
-                try:
-                    if client.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    if server.poll() is not None:
-                        raise RuntimeError("the review app did not start") from None
-                time.sleep(0.2)
-            for b in range(6):  # six batches of five 1-minute readings per meter
-                body = [
-                    {"meter_id": m, "timestamp": t.isoformat(), "kwh": round(v * k, 3)}
-                    for t in minutes[5 * b : 5 * b + 5]
-                    for v in [50.0 + 2.0 * np.sin(2 * np.pi * (t.hour * 60 + t.minute) / 1440.0)]
-                    for m, k in ((fac, 1.32), (it, 1.0))
-                ]
-                t0 = time.perf_counter()
-                r = client.post(f"{url}/api/v1/readings", json=body, headers=headers)
-                ms.append((time.perf_counter() - t0) * 1000)
-                r.raise_for_status()
-            again = client.post(f"{url}/api/v1/readings", json=body, headers=headers).json()
-            pue = client.get(
-                f"{url}/api/v1/pue",
-                params={"data_centre": name, "resolution": "hour"},
-                headers=headers,
-            ).json()
+        for _ in range(300):  # bounded: 60 s to start
+            try:
+                if _http("GET", f"{url}/healthz", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError("the review app did not start") from None
+            time.sleep(0.2)
+        for b in range(6):  # six batches of five 1-minute readings per meter
+            body = [
+                {"meter_id": m, "timestamp": t.isoformat(), "kwh": round(v * k, 3)}
+                for t in minutes[5 * b : 5 * b + 5]
+                for v in [50.0 + 2.0 * np.sin(2 * np.pi * (t.hour * 60 + t.minute) / 1440.0)]
+                for m, k in ((fac, 1.32), (it, 1.0))
+            ]
+            t0 = time.perf_counter()
+            status, _ = _http("POST", f"{url}/api/v1/readings", body=body, headers=headers)
+            ms.append((time.perf_counter() - t0) * 1000)
+            if status != 200:
+                raise RuntimeError(f"the live readings API answered {status} to batch {b + 1}")
+        again = _http("POST", f"{url}/api/v1/readings", body=body, headers=headers)[1]
+        query = urlencode({"data_centre": name, "resolution": "hour"})
+        pue = _http("GET", f"{url}/api/v1/pue?{query}", headers=headers)[1]
     finally:
         server.terminate()
         try:
