@@ -80,6 +80,7 @@ def _local(index, tz) -> np.ndarray:
 
 def _charts(frame: pd.DataFrame, step: int, tz, dc, cfg, now) -> list:
     from geoenergy.monitor.pue import periods
+    from geoenergy.web.zone import zone_label
 
     charts = []
     for title, res, span in (
@@ -100,7 +101,7 @@ def _charts(frame: pd.DataFrame, step: int, tz, dc, cfg, now) -> list:
                     ("facility", t["facility_kwh"].to_numpy(float) / div),
                     ("IT", t["it_kwh"].to_numpy(float) / div),
                 ],
-                title=f"Energy, {title}",
+                title=f"Energy, {title} ({zone_label(tz)})",
                 y_label=f"energy [{unit}]",
             )
         )
@@ -111,7 +112,7 @@ def _charts(frame: pd.DataFrame, step: int, tz, dc, cfg, now) -> list:
                     ("PUE", t["pue"].to_numpy(float)),
                     ("limit", t["limit"].to_numpy(float)),
                 ],
-                title=f"PUE against its limit, {title}",
+                title=f"PUE against its limit, {title} ({zone_label(tz)})",
                 y_label="PUE [-]",
             )
         )

@@ -75,6 +75,11 @@ def test_monitor_role_sees_sites_alerts_and_acknowledges(site, monitor_ws):
     # Energy and PUE, over 24 hours and over 30 days.
     assert dc.status_code == 200 and dc.text.count("<svg") == 4
     assert "partial year" in dc.text
+    # One labelled time zone, the workspace's, on the tables and the charts.
+    from geoenergy.web.zone import zone_label
+
+    label = zone_label(monitor_ws.tz)
+    assert f"opened ({label})" in page and dc.text.count(f"({label})") >= 5
     api = c.get("/api/v1/pue", params={"data_centre": DC_NAME})  # the session may read
     assert api.status_code == 200 and api.json()["rolling_30d"]["pue"] == pytest.approx(1.6)
 
