@@ -165,6 +165,26 @@ class FlaggedMeters(JSCSSMixin, Layer):
                 }
             });
             group.wmSpider = spider;
+            // Find a meter by id (exact first) or by a part of its id or address, in
+            // rank order; zoom to it and open its popup. Returns its index or -1.
+            group.wmFind = function (q) {
+                q = String(q || "").trim().toLowerCase();
+                if (!q) { return -1; }
+                var hit = -1, i;
+                for (i = 0; i < d.n && hit < 0; i += 1) {
+                    if (String(d.id[i]).toLowerCase() === q) { hit = i; }
+                }
+                for (i = 0; i < d.n && hit < 0; i += 1) {
+                    if (String(d.id[i]).toLowerCase().indexOf(q) >= 0 ||
+                        String(d.addr[i] || "").toLowerCase().indexOf(q) >= 0) { hit = i; }
+                }
+                if (hit >= 0) {
+                    map.closePopup();
+                    map.setView([lat(hit), lon(hit)], map.getMaxZoom(), {animate: false});
+                    openMeter(hit);
+                }
+                return hit;
+            };
             if (!d.cluster) {
                 for (var i = 0; i < d.n; i += 1) { group.addLayer(marker(i)); }
                 return group;
@@ -544,6 +564,7 @@ def enforcement_map(
         flags, classes=classes, svgs=svgs, review_url=review_url, cluster=use_cluster
     )
     m.add_child(layer)
+    m.add_child(_MeterSearch(layer))
     legend.insert(
         0,
         LegendSection(
@@ -580,6 +601,67 @@ def _district_outlines(districts: gpd.GeoDataFrame) -> FeatureLayer:
         name="District outlines",
         pane=("wm-districts", 150),
     )
+
+
+class _MeterSearch(MacroElement):
+    """A search box on the map: a meter id or part of an address opens that meter.
+
+    The search runs in the page over the data the map already holds (no
+    request); the first match in rank order is shown, an exact meter id
+    first. The answer ("not found" or the match's rank) is announced to
+    screen readers.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, layer = {{ this.layer_name }};
+            var Search = L.Control.extend({
+                // Bottom left: the top-left controls set how far popups pan clear of
+                // them (webmap.padding), and a wide box there pushed popups off a phone.
+                options: {position: "bottomleft"},
+                onAdd: function () {
+                    var box = L.DomUtil.create("form", "wm-search leaflet-bar");
+                    box.setAttribute("role", "search");
+                    box.style.background = "#fff";
+                    box.style.padding = "2px";
+                    var input = L.DomUtil.create("input", "wm-search-input", box);
+                    input.type = "search";
+                    input.name = "q";
+                    input.maxLength = 100;
+                    input.placeholder = "meter id or address";
+                    input.setAttribute("aria-label", "Find a flagged meter by id or address");
+                    input.style.width = "11em";
+                    input.style.border = "0";
+                    input.style.font = "inherit";
+                    var note = L.DomUtil.create("span", "wm-search-note", box);
+                    note.setAttribute("aria-live", "polite");
+                    note.style.marginLeft = "4px";
+                    L.DomEvent.disableClickPropagation(box);
+                    L.DomEvent.disableScrollPropagation(box);
+                    L.DomEvent.on(box, "submit", function (e) {
+                        L.DomEvent.preventDefault(e);
+                        var i = layer.wmFind(input.value);
+                        note.textContent = i < 0 ? "not found" : "";
+                    });
+                    return box;
+                }
+            });
+            new Search().addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer):
+        super().__init__()
+        self._name = "MeterSearch"
+        self.layer = layer
+
+    def render(self, **kwargs):
+        self.layer_name = self.layer.get_name()
+        super().render(**kwargs)
 
 
 class _HotspotRings(MacroElement):

@@ -493,3 +493,24 @@ def test_grid_value_on_hover_and_a_size_key(tmp_path, demand_grid, serve, probe,
     )
     assert [round(s) for s in sizes] == [18, 34, 50]
     assert_clean(p)
+
+
+# -- 5. find a meter on the enforcement map ---------------------------------------------
+
+
+def test_enforcement_map_finds_a_meter_by_id_or_address(site, serve, probe, viewport, artifacts):
+    p, page = open_map(probe, site, serve, viewport, "enforcement")
+    box = page.get_by_role("searchbox", name="Find a flagged meter by id or address")
+    box.fill("建国路")  # part of M4's address
+    box.press("Enter")
+    text = wait_popup(page)
+    assert "Meter\tM4" in text and "建国路88号" in text
+    assert_popup_on_top(page)
+    page.screenshot(path=str(artifacts / f"usability-enforcement-search-{viewport}.png"))
+    box.fill("m2")  # a meter id, any case
+    box.press("Enter")
+    assert "Meter\tM2" in wait_popup(page)
+    box.fill("no such meter")
+    box.press("Enter")
+    page.wait_for_function("document.querySelector('.wm-search-note').textContent === 'not found'")
+    assert_clean(p)
