@@ -483,10 +483,15 @@ def analyse(
     tce = (
         np.where(np.isfinite(facility_energy), facility_energy, 0.0) * cfg.electricity_tce_per_mwh
     )
+    year = cfg.pue_assessment_year
+    if year is None:  # the current year where the sites are
+        year = pd.Timestamp.now(tz=cfg.timezone).year
     limit = pue.pue_limit(
         status,
         tce,
         existing=cfg.pue_limit_existing,
+        year=int(year),
+        existing_from_2026=cfg.pue_limit_existing_from_2026,
         new_bands=[tuple(b) for b in cfg.pue_limit_new_bands],
         new_above=cfg.pue_limit_new_above,
     )

@@ -74,6 +74,14 @@ class HeatConfig:
     pue_limit_existing : float
         PUE limit of existing sites [-]. Default 1.40 (see
         :data:`geoenergy.heat.pue.PUE_LIMITS` for the source and caveats).
+    pue_limit_existing_from_2026 : float
+        PUE limit of existing sites from the 2026 assessment year on [-].
+        Default 1.35: Beijing's differential electricity price from 2026 on
+        data centres above 1.35 (see :data:`geoenergy.heat.pue.PUE_LIMITS`).
+    pue_assessment_year : int or None
+        Calendar year whose limits apply to existing sites; None (default)
+        means the current year, so from 2026 existing sites are held to
+        ``pue_limit_existing_from_2026``.
     pue_limit_new_bands : list of [float, float]
         ``[upper annual energy use [tce/yr], limit]`` bands for new and
         extended sites, ascending.
@@ -268,6 +276,8 @@ class HeatConfig:
     reference_year: int = 2023
     default_status: str = "existing"
     pue_limit_existing: float = 1.40
+    pue_limit_existing_from_2026: float = 1.35
+    pue_assessment_year: int | None = None
     pue_limit_new_bands: list = field(default_factory=_default_new_bands)
     pue_limit_new_above: float = 1.15
     pue_reward_level: float = 1.15
@@ -393,6 +403,7 @@ def _check_config(c: HeatConfig) -> None:
         _bad("default_status", c.default_status, "use 'existing' or 'new'")
     positives = {
         "pue_limit_existing": 1.0,
+        "pue_limit_existing_from_2026": 1.0,
         "pue_limit_new_above": 1.0,
         "pue_reward_level": 1.0,
     }
@@ -400,6 +411,11 @@ def _check_config(c: HeatConfig) -> None:
         v = getattr(c, name)
         if not isinstance(v, int | float) or not low <= v < 5:
             _bad(name, v, f"a PUE limit is a number from {low} to 5")
+    ay = c.pue_assessment_year
+    if ay is not None and (
+        isinstance(ay, bool) or not isinstance(ay, int) or not 2000 <= ay <= 2100
+    ):
+        _bad("pue_assessment_year", ay, "give a calendar year such as 2026, or leave it out")
     bands = c.pue_limit_new_bands
     try:
         uppers = [float(b[0]) for b in bands]

@@ -38,8 +38,8 @@ def test_one_site_by_hand(network):
     assert r["heat_pump_electricity_mwh_e_per_yr"] == pytest.approx(
         r["usable_heat_gross_mwh_th_per_yr"] / cop
     )
-    # PUE 1.3 declared, existing site: limit 1.4, compliant.
-    assert r["pue_source"] == "declared" and r["pue_limit"] == 1.4 and r["pue_compliant"]
+    # PUE 1.3 declared, existing site: limit 1.35 from the 2026 assessment year, compliant.
+    assert r["pue_source"] == "declared" and r["pue_limit"] == 1.35 and r["pue_compliant"]
     assert r["rank"] == 1
     assert set(OUTPUT_COLUMNS) <= set(res.sites.columns)
     assert len(res.connections) == 1 and res.connections.crs.to_epsg() == 4326
@@ -48,11 +48,26 @@ def test_one_site_by_hand(network):
 def test_pue_excess_and_new_site_limit(network):
     sites = make_sites([(0, 100), (0, 300)], pue=[1.5, 1.28], status=["existing", "new"])
     s = analyse(sites, network).sites
-    # 10 MW x 8760 h = 87,600 MWh IT; 0.1 over the limit -> 8,760 MWh/yr.
-    assert s.loc[0, "pue_excess_energy_mwh_per_yr"] == pytest.approx(8760.0)
+    # 10 MW x 8760 h = 87,600 MWh IT; 0.15 over the 2026 limit (1.35) -> 13,140 MWh/yr.
+    assert s.loc[0, "pue_excess_energy_mwh_per_yr"] == pytest.approx(13_140.0)
     assert not s.loc[0, "pue_compliant"]
     # New site: 87,600 x 1.28 MWh x 0.3007 tce/MWh = 33,717 tce -> band >= 30,000: 1.15.
     assert s.loc[1, "pue_limit"] == 1.15 and not s.loc[1, "pue_compliant"]
+
+
+def test_existing_sites_limit_follows_the_assessment_year(network):
+    # Beijing: a differential electricity price from 2026 on existing data centres above
+    # 1.35 (2024-2027 plan); before 2026 the existing-site limit was 1.40.
+    from geoenergy.errors import ConfigError
+    from geoenergy.heat import HeatConfig
+
+    sites = make_sites([(0, 100)], pue=[1.38], status=["existing"])
+    before = analyse(sites, network, config=HeatConfig(pue_assessment_year=2025)).sites.iloc[0]
+    after = analyse(sites, network, config=HeatConfig(pue_assessment_year=2026)).sites.iloc[0]
+    assert before["pue_limit"] == 1.40 and before["pue_compliant"]
+    assert after["pue_limit"] == 1.35 and not after["pue_compliant"]
+    with pytest.raises(ConfigError, match="pue_assessment_year"):
+        HeatConfig(pue_assessment_year=1999)
 
 
 def test_direct_use_and_hot_network():
