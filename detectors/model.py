@@ -323,9 +323,13 @@ class MiningModel:
         meters = pd.Index(ds["meter"].values.astype(str), name="meter_id")
         return reg[list(self.peer_columns)].reindex(meters).astype(object)
 
-    def _features(self, ds, registry, weather, reference):
+    def _extract(self, ds, **kwargs):
+        """The feature extraction of :meth:`_features` (a cache may stand in for it)."""
         from detectors.features import extract_features
 
+        return extract_features(ds, **kwargs)
+
+    def _features(self, ds, registry, weather, reference):
         groups = self._groups(ds, registry)
         contracted = None
         if "contracted_kw" in registry.columns:
@@ -335,7 +339,7 @@ class MiningModel:
                 .astype(float)
                 .reindex(groups.index)
             )
-        feats = extract_features(
+        feats = self._extract(
             ds,
             weather=weather,
             groups=groups,

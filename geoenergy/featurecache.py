@@ -326,8 +326,10 @@ def _kernel_rows(kernel, x, cal, opts, interval, threads: int) -> np.ndarray:
 def cached_features(model, cache: FeatureCache):
     """Let ``model`` extract its features through ``cache`` inside the ``with`` block.
 
-    ``model`` is a :class:`detectors.model.MiningModel`; its feature step is
-    replaced on the instance only, and restored on leaving (so a model saved
+    ``model`` is a :class:`detectors.model.MiningModel`; its feature extraction
+    (``_extract``, which its feature step calls with the same inputs as
+    :func:`detectors.features.extract_features`) is replaced on the instance
+    only, and restored on leaving (so a model saved
     afterwards carries nothing of the cache).
 
     Examples
@@ -336,36 +338,12 @@ def cached_features(model, cache: FeatureCache):
     ...     model.fit(ds, registry, weather)
     ...     scores = model.score(ds, registry, weather)
     """
-
-    def _features(ds, registry, weather, reference):
-        # The same inputs as MiningModel._features hands to extract_features.
-        groups = model._groups(ds, registry)
-        contracted = None
-        if "contracted_kw" in registry.columns:
-            contracted = (
-                registry.assign(meter_id=registry["meter_id"].astype(str))
-                .set_index("meter_id")["contracted_kw"]
-                .astype(float)
-                .reindex(groups.index)
-            )
-        feats = cache.extract_features(
-            ds,
-            weather=weather,
-            groups=groups,
-            peer_reference=reference,
-            valley_hours=tuple(model.valley_hours),
-            min_days=model.min_days,
-            min_group_size=model.min_group_size,
-            contracted_kw=contracted,
-        )
-        return feats, groups
-
-    before = vars(model).get("_features")
-    model._features = _features
+    before = vars(model).get("_extract")
+    model._extract = cache.extract_features
     try:
         yield cache
     finally:
         if before is None:
-            del model._features
+            del model._extract
         else:
-            model._features = before
+            model._extract = before
