@@ -459,6 +459,13 @@ def _record(
                     f"reload the case."
                 )
             raise ConflictError(meter_id, version, before.version, _last_review(s, meter_id), tz)
+        if before.status in CLOSED_STATUSES and action in ("assign", "schedule"):
+            # A closed case is not worked on again; a corrected outcome (a new
+            # ``outcome`` for the same inspection) and notes are still recorded.
+            raise ActionError(
+                f"case {meter_id!r} is closed ({before.status}); it cannot be {action}ed. "
+                f"Add a note, or record a corrected outcome if the inspection was misread."
+            )
         if action == "assign":
             roles = PERMISSIONS["cases.assignee"][0]
             ok = s.scalar(

@@ -72,6 +72,25 @@ def test_a_case_moves_through_its_states(store):
     assert audits[1].after["scheduled_on"] == "2023-11-28"
 
 
+@pytest.mark.parametrize("outcome", ["mining", "not_mining"])
+@pytest.mark.parametrize(
+    "action, kw",
+    [
+        ("assign", {"assignee": "ed"}),
+        ("schedule", {"date": "2023-11-28"}),
+    ],
+)
+def test_a_closed_case_is_not_assigned_or_scheduled(store, outcome, action, kw):
+    # The page hides these forms on a closed case; a direct POST is refused too.
+    act(store, "outcome", 0, outcome=outcome, date=dt.date(2023, 11, 24))
+    with pytest.raises(ActionError, match=r"closed \((confirmed|cleared)\); it cannot be"):
+        act(store, action, 1, **kw)
+    act(store, "note", 1, note="owner appealed")
+    with store.session() as s:
+        state = case_state(s, "M1")
+    assert state.version == 2 and state.status in ("confirmed", "cleared")
+
+
 def test_reviews_and_audit_are_append_only(store):
     act(store, "note", 0, note="first")
     for table in ("reviews", "audit_log"):
