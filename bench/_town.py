@@ -15,7 +15,12 @@ named cases:
   load of a shift factory) among continuous-process plants;
 - rigs in homes and shops around the clock (``mining_home``,
   ``mining_shop``, off on 10-20 % of days);
-- registered data centres (their own list) and a data-centre-like load on a
+- registered data centres (their own list): ordinary hosting
+  (``data_centre``: a daily cycle of 1-5 %, a weekday/weekend difference in
+  three of four, a PUE following the outdoor temperature, 35-75 % of the
+  contracted capacity) and mining hidden in registered data centres
+  (``mining_in_dc``: flat rigs filling the site to 85-97 % of its contract,
+  from an onset in the window or before it); and a data-centre-like load on a
   meter registered as commercial (``mining_unregistered_dc``), a suspect like
   any other.
 
@@ -55,6 +60,10 @@ CASES = {
 }
 """Every kind of meter the town has, with its registered class, role and frequency."""
 
+DC_CASES = {"mining_in_dc": ("data_centre", "mining", 4)}
+"""Data-centre cases added after the others, from their own random stream, so adding
+them left every other meter's readings, registry row and label as they were."""
+
 
 @dataclass
 class TownPopulation:
@@ -92,8 +101,11 @@ def _profile(hours, peaks):
     return out[0]
 
 
-def _load(case, rng, n_days, temp, weekday, hour24):
-    """Hourly load [kW] of one meter of ``case`` and its rig power [kW] (NaN if none)."""
+def _load(case, rng, n_days, temp, weekday, hour24, dc_rng=None):
+    """Hourly load [kW] of one meter of ``case`` and its rig power [kW] (NaN if none).
+
+    A data centre also returns its contracted capacity [kW] (see :func:`_data_centre`).
+    """
     t = np.repeat(temp, 24)
     wk = np.repeat(weekday, 24)
     cold = np.clip(14.0 - t, 0, None)  # heating degree [K]
@@ -178,17 +190,48 @@ def _load(case, rng, n_days, temp, weekday, hour24):
             rig = rng.uniform(3, 20)
             x = x + _rig_days(rng, n_days) * rig
         return x, rig
-    if case == "data_centre":
-        it = rng.lognormal(np.log(300), 0.5)
-        pue = 1.2 + 0.015 * np.clip(t, 0, None)
-        x = (
-            it
-            * pue
-            * (1 + 0.02 * np.sin(2 * np.pi * hour24 / 24))
-            * rng.lognormal(0, 0.01, len(wk))
-        )
-        return x, rig
+    if case in ("data_centre", "mining_in_dc"):
+        return _data_centre(case, rng, dc_rng, n_days, t, wk, hour24)
     raise ValueError(f"unknown case {case!r}")
+
+
+def _data_centre(case, rng, dc_rng, n_days, t, wk, hour24):
+    """Hourly facility load [kW] of a registered data centre, its rig power [kW] and contract.
+
+    Hosting IT load has users: a daily cycle of 1-5 % of the load (servers idle at
+    about half their peak power, so the work's daily cycle shows damped: Barroso,
+    Clidaras and Hoelzle 2013, ch. 5; Fan, Weber and Barroso 2007) peaking in the
+    afternoon or evening, and in three of four sites (enterprise and office-hours
+    work) weekends 0.5-5 % lower; the others (public cloud) have no weekly
+    difference. PUE follows the outdoor temperature (1.2 in the cold, +0.015 per K
+    above 0 degC; China's limits are 1.3-1.5, GB 40879-2021). Hosting uses 35-75 %
+    of its contracted capacity [kW] (clusters peak near 72 % of nameplate, Fan et
+    al. 2007; the 2021 national plan aims at 60 % rack utilisation). Mining hidden
+    in a data centre: flat rigs (0.8-1.2 times the former IT load) beside 10-40 %
+    of the hosting, the contract sized so the rigs fill the site to 85-97 % of it,
+    from an onset in the window (two in three) or since before it.
+
+    ``rng`` draws what the town drew for a data centre before the hidden-mining
+    case existed (so other meters keep their readings); ``dc_rng`` the rest.
+    """
+    it = rng.lognormal(np.log(300), 0.5)
+    noise = rng.lognormal(0, 0.01, len(wk))
+    pue = 1.2 + 0.015 * np.clip(t, 0, None)
+    amp = dc_rng.uniform(0.01, 0.05)
+    peak_h = dc_rng.uniform(14, 22)
+    weekly = dc_rng.uniform(0.005, 0.05) if dc_rng.random() < 0.75 else 0.0
+    hosting = it * (1 + amp * np.cos(2 * np.pi * (hour24 - peak_h) / 24)) * noise
+    hosting = hosting * (1 - weekly * (wk >= 5))
+    if case == "data_centre":
+        x = hosting * pue
+        return x, np.nan, float(np.median(x) / dc_rng.uniform(0.35, 0.75))
+    hosting = hosting * dc_rng.uniform(0.1, 0.4)
+    early = dc_rng.random() < 2 / 3
+    onset = int(dc_rng.integers(n_days // 6, 2 * n_days // 3)) if early else 0
+    on = np.repeat(np.arange(n_days) >= onset, 24)
+    rig = it * dc_rng.uniform(0.8, 1.2)
+    x = (hosting + on * rig * (1 + 0.003 * dc_rng.standard_normal(len(wk)))) * pue
+    return x, rig, float(np.median(x[on]) / dc_rng.uniform(0.85, 0.97))
 
 
 def _rig_days(rng, n_days):
@@ -231,20 +274,32 @@ def town_population(
     for case, (_, _, per_1000) in CASES.items():
         cases += [case] * max(1, round(per_1000 * n_meters / 1000))
     rng.shuffle(cases)
-    loads, rigs = [], []
-    for case in cases:
-        x, rig = _load(case, rng, days, temp, weekday, hour24)
+    dc_rng = np.random.default_rng([seed, 20])
+    loads, rigs, contracts = [], [], []
+
+    def add(case, r):
+        x, rig, *contract = _load(case, r, days, temp, weekday, hour24, dc_rng)
         loads.append(np.round(np.maximum(x, 0.0), 3))
         rigs.append(rig)
+        contracts.append(contract[0] if contract else np.nan)
+
+    for case in cases:
+        add(case, rng)
+    n_main = len(cases)
+    for case, (_, _, per_1000) in DC_CASES.items():
+        for _ in range(max(1, round(per_1000 * n_meters / 1000))):
+            cases.append(case)
+            add(case, dc_rng)
     kwh = np.vstack(loads)
     # gaps: a few meters lose a few days
-    gappy = rng.random(len(cases)) < 0.05
+    gappy = rng.random(n_main) < 0.05
     for i in np.flatnonzero(gappy):
         a = int(rng.integers(0, days - 3)) * 24
         kwh[i, a : a + int(rng.integers(24, 72))] = np.nan
     ids = np.array([f"T{seed:02d}{i:05d}" for i in range(len(cases))])
-    cls = np.array([CASES[c][0] for c in cases])
-    role = np.array([CASES[c][1] for c in cases])
+    every = {**CASES, **DC_CASES}
+    cls = np.array([every[c][0] for c in cases])
+    role = np.array([every[c][1] for c in cases])
     time = pd.date_range(start, periods=days * 24, freq="h")
     ds = xr.Dataset(
         {"kwh": (("meter", "time"), kwh, {"units": "kWh"})},
@@ -258,12 +313,19 @@ def town_population(
         attrs={"timezone": "UTC", "step_s": 3600, "resolution": "hourly", "title": "town"},
     )
     peak = np.nanmax(kwh, axis=1)
-    contracted = np.round(peak * rng.uniform(1.1, 1.6, len(ids)) + 2, 1)
+    n_dc = len(ids) - n_main
+    contracted = np.round(
+        peak * np.r_[rng.uniform(1.1, 1.6, n_main), dc_rng.uniform(1.1, 1.6, n_dc)] + 2, 1
+    )
+    # A data centre's contract is sized by its site (see _data_centre), not its peak.
+    own = np.isfinite(np.asarray(contracts, dtype=float))
+    contracted[own] = np.round(np.asarray(contracts, dtype=float)[own], 1)
+    districts = ["east", "west", "hills"]
     registry = pd.DataFrame(
         {
             "meter_id": ids,
             "customer_class": cls,
-            "district": rng.choice(["east", "west", "hills"], len(ids)),
+            "district": np.r_[rng.choice(districts, n_main), dc_rng.choice(districts, n_dc)],
             "contracted_kw": contracted,
         }
     )
@@ -277,9 +339,14 @@ def town_population(
         }
     )
     weather = pd.DataFrame({"date": dates, "temp_c": np.round(temp, 1)})
-    return TownPopulation(
-        ds, registry, weather, truth, _labels(rng, truth, labelled_share, days, dates)
+    labels = _labels(rng, truth.iloc[:n_main], labelled_share, days, dates)
+    dc_miners = truth.loc[truth["is_mining"].to_numpy() & (np.arange(len(ids)) >= n_main)]
+    seen = dc_miners["meter_id"].to_numpy()[dc_rng.random(len(dc_miners)) < labelled_share]
+    labels = pd.concat(
+        [labels, pd.DataFrame({"meter_id": seen, "label": "mining", "inspected_on": dates[-1]})],
+        ignore_index=True,
     )
+    return TownPopulation(ds, registry, weather, truth, labels)
 
 
 def _labels(rng, truth, share, days, dates) -> pd.DataFrame:

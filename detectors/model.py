@@ -612,7 +612,8 @@ class MiningModel:
             One row per meter, most suspicious first: ``meter_id``, ``score``
             (float in [0, 1], higher = more likely mining; NaN when not
             scored), ``rank`` (1 = most suspicious among the scored meters;
-            ``<NA>`` when not scored), ``flagged`` (bool), ``status`` (one word
+            the main list first, then the registered data centres ranked among
+            themselves; ``<NA>`` when not scored), ``flagged`` (bool), ``status`` (one word
             of :data:`detectors.features.STATUSES`: ``"ok"`` for a scored
             meter, else why it was not scored, e.g. ``"insufficient_data"``),
             ``reasons`` (str), ``onset_date`` (local date the load stepped
@@ -621,7 +622,8 @@ class MiningModel:
             empty when there is none) and ``p_value`` (how often an ordinary
             meter of its peer group scores this high, :mod:`detectors.flagging`)
             and ``list`` (``"main"``, or ``"data_centre"`` for a registered data
-            centre, flagged among data centres only). A meter is scored
+            centre: scored, explained and flagged on data-centre evidence among
+            data centres only, :mod:`detectors.datacentre`; its p_value is NaN). A meter is scored
             exactly when its status is ``"ok"``. ``attrs["flagging"]``: how the
             main list was chosen (``method``, ``fdr``, ``n_scored``,
             ``n_flagged``), its ``expected_precision`` (share of the flagged
@@ -650,6 +652,9 @@ class MiningModel:
             score[ok] = s
             flagged[ok], pval[ok], info = self._flag(X, s, lists[ok])
             text[ok] = self._reasons(X, feats.loc[ok], groups.loc[ok]) if reasons else ""
+        onset = feats["onset_date"].to_numpy().copy()
+        cols = (score, flagged, pval, text, onset, status, notes)
+        info = _data_centre_list(ds, registry, weather, feats.index, lists, cols, info)
         out = pd.DataFrame(
             {
                 "meter_id": feats.index.astype(str),
@@ -657,14 +662,24 @@ class MiningModel:
                 "flagged": flagged,
                 "status": status,
                 "reasons": text,
-                "onset_date": feats["onset_date"].to_numpy(),
+                "onset_date": onset,
                 "notes": notes,
                 "p_value": pval,
                 "list": lists,
             }
         )
-        # Most suspicious first; equal scores keep the meter order, so ranks are reproducible.
-        order = np.lexsort((out["meter_id"].to_numpy(), -np.nan_to_num(score, nan=-np.inf)))
+        # Most suspicious first, the main list before each own list (registered data
+        # centres, ranked among themselves); equal scores keep the meter order, so ranks
+        # are reproducible.
+        part = np.where(out["list"].to_numpy() != "main", 1, 0)
+        part[out["score"].isna().to_numpy()] = 2  # not scored: last
+        order = np.lexsort(
+            (
+                out["meter_id"].to_numpy(),
+                -np.nan_to_num(out["score"].to_numpy(), nan=-np.inf),
+                part,
+            )
+        )
         out = out.iloc[order].reset_index(drop=True)
         rank = pd.array(np.arange(1, n + 1), dtype="Int64")
         rank[out["score"].isna().to_numpy()] = pd.NA
@@ -783,6 +798,45 @@ class MiningModel:
         det = self.detector if self._builtin() else type(self.detector).__name__
         state = "fitted" if hasattr(self, "detector_") else "unfitted"
         return f"MiningModel(detector={det!r}, peer_columns={tuple(self.peer_columns)}, {state})"
+
+
+def _data_centre_list(ds, registry, weather, index, lists, cols, info) -> dict:
+    """Score the registered data centres on data-centre evidence, in place, among themselves.
+
+    A registered data centre's household score (excess, flatness, night load) says
+    nothing about it: its score, flag, reasons and onset are replaced by those of
+    :func:`detectors.datacentre.score_data_centres` (utilisation of the contract and
+    its step-up, absence of a hosting rhythm, PUE behaviour), and its list's summary
+    in ``info["lists"]["data_centre"]`` by that list's. Only meters already scored
+    (status ``"ok"``) are assessed; one with too few days for the data-centre
+    evidence becomes ``insufficient_data``.
+    """
+    from detectors.datacentre import FLAG_SCORE, score_data_centres
+
+    score, flagged, pval, text, onset, status, notes = cols
+    sel = np.flatnonzero((np.asarray(lists) == "data_centre") & np.isfinite(score))
+    if not len(sel):
+        return info
+    dc = score_data_centres(ds, registry, weather, meters=index[sel].astype(str))
+    dc = dc.set_index("meter_id").reindex(index[sel].astype(str))
+    score[sel] = dc["score"].to_numpy(dtype=float)
+    flagged[sel] = dc["flagged"].fillna(False).to_numpy(dtype=bool)
+    pval[sel] = np.nan  # judged on evidence against physical scales, not a peer null
+    text[sel] = dc["reasons"].to_numpy(dtype=object)
+    onset[sel] = pd.to_datetime(dc["onset_date"]).to_numpy(dtype=onset.dtype)
+    lost = sel[~np.isfinite(score[sel])]
+    status[lost] = "insufficient_data"
+    notes[lost] = text[lost]
+    info = dict(info)
+    lists_info = dict(info.get("lists") or {})
+    lists_info["data_centre"] = {
+        "n_scored": int(np.isfinite(score[sel]).sum()),
+        "n_flagged": int(flagged[sel].sum()),
+        "expected_precision": None,
+        "method": f"data-centre evidence score >= {FLAG_SCORE:g}, ranked among data centres",
+    }
+    info["lists"] = lists_info
+    return info
 
 
 def _peer_words(label: str) -> str:

@@ -93,7 +93,9 @@ def test_mining_model_reports_the_lists_expected_precision():
     assert 0.5 <= info["expected_precision"] <= 1.0
     assert "Benjamini-Hochberg" in info["method"]
     ok = r["score"].notna()
-    assert r.loc[ok, "p_value"].between(0, 1).all()
+    assert r.loc[ok & main, "p_value"].between(0, 1).all()
+    # Registered data centres are judged on data-centre evidence, not a peer null.
+    assert r.loc[~main, "p_value"].isna().all()
     # The flagged (main) list holds the smallest p-values of its meters.
     f = r["flagged"] & main
     assert r.loc[f, "p_value"].max() <= r.loc[ok & main & ~r["flagged"], "p_value"].min()
@@ -128,9 +130,11 @@ def test_registered_data_centres_are_flagged_in_their_own_list():
     assert set(info["lists"]) == {"main", "data_centre"}
     dc = info["lists"]["data_centre"]
     assert dc["n_scored"] == int(((cls == "data_centre") & r["score"].notna()).sum())
-    # Fewer data centres than min_group_size: no peers to judge them against, none flagged.
+    # Judged on data-centre evidence (detectors.datacentre), so even fewer data centres
+    # than min_group_size are scored and listed among themselves.
     assert dc["n_scored"] < m.min_group_size
-    assert dc["n_without_peers"] == dc["n_scored"] and dc["n_flagged"] == 0
+    assert dc["method"].startswith("data-centre evidence")
+    assert dc["n_flagged"] == int((r["flagged"] & (r["list"] == "data_centre")).sum())
     # A data centre on a meter registered as something else stays in the main list.
     reg = pop.registry.copy()
     first_dc = reg.index[reg["customer_class"] == "data_centre"][0]

@@ -53,7 +53,12 @@ def test_score_table(pop, unsupervised):
     assert len(r) == 150 and r["meter_id"].is_unique
     ok = r["status"].str.startswith("ok")
     assert r.loc[ok, "rank"].tolist() == list(range(1, ok.sum() + 1))
-    assert r.loc[ok, "score"].is_monotonic_decreasing
+    # The main list first, then registered data centres ranked among themselves.
+    for name in ("main", "data_centre"):
+        assert r.loc[ok & (r["list"] == name), "score"].is_monotonic_decreasing
+    dc = ok & (r["list"] == "data_centre")
+    if dc.any():
+        assert r.loc[ok & (r["list"] == "main"), "rank"].max() < r.loc[dc, "rank"].min()
     assert r.loc[ok, "score"].between(0, 1).all()
     assert r["flagged"].dtype == bool and r["flagged"].sum() >= 1
     assert r.loc[0, "reasons"] != ""
