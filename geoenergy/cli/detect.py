@@ -172,7 +172,19 @@ def detect(
         console.print(f"Stored as detection run {res.run_id}.")
     if out is not None:
         console.print(f"Wrote {len(table):,} rows to {out}.")
-    console.print(_result_table(res.scores, top, "Most suspicious meters"))
+    scores = res.scores
+    own = scores["list"] != "main" if "list" in scores.columns else scores["score"].isna()
+    console.print(_result_table(scores[~own], top, "Most suspicious meters"))
+    dc = scores[own & scores["score"].notna()]
+    if len(dc):
+        # Registered data centres: their own list, ranked among themselves on
+        # data-centre evidence (detectors.datacentre), never in the queue above.
+        dc = dc.assign(rank=range(1, len(dc) + 1))
+        title = (
+            f"Registered data centres ({len(dc):,}, ranked among themselves on data-centre "
+            "evidence: utilisation of contract, step-up, hosting rhythm, PUE)"
+        )
+        console.print(_result_table(dc, top, title))
 
 
 def train(

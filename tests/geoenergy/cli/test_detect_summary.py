@@ -71,3 +71,22 @@ def test_a_meter_without_a_score_does_not_break_the_stored_run(city_ws, city, tm
         assert run.model_card["flagged_list"]["not_scored"] == {"insufficient_data": 1}
         ids = s.scalars(sa.select(Flag.meter_id).where(Flag.run_id == run.id)).all()
     assert "SHORT01" not in ids and len(ids) == run.n_meters - 1
+
+
+def test_detect_lists_registered_data_centres_apart_with_their_evidence(city, tmp_path, capsys):
+    # Registered data centres are scored on data-centre evidence (detectors.datacentre)
+    # and printed in a table of their own, never among the most suspicious meters.
+    out = tmp_path / "scores.csv"
+    args = ["detect", "--readings", str(city.readings), "--registry", str(city.registry)]
+    assert main([*args, "--out", str(out), "--top", "5"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    df = pd.read_csv(out)
+    dc = df[df["list"] == "data_centre"]
+    assert len(dc) and (dc["customer_class"] == "data_centre").all()
+    assert df.loc[df["list"] == "main", "rank"].max() < dc["rank"].min()
+    scored = dc[dc["score"].notna()]
+    assert scored["reasons"].str.startswith("data-centre score").all()
+    assert scored["reasons"].str.contains("PUE behaviour: not available").all()
+    assert "Registered data centres (" in text
+    main_table = text.split("Most suspicious meters", 1)[1].split("Registered data centres", 1)[0]
+    assert "data_centre" not in main_table and "data-centre score" not in main_table
