@@ -37,6 +37,9 @@ __all__ = [
     "run_facets",
 ]
 
+#: Customer classes flagged in a list of their own (detectors.flagging.OWN_LIST_CLASSES):
+#: the queue shows them only when that class is chosen.
+OWN_LISTS = ("data_centre",)
 #: Page sizes offered in the queue.
 PAGE_SIZES = (25, 50, 100, 200)
 #: Status filter values: every case status, plus "open" (not confirmed or cleared).
@@ -451,8 +454,13 @@ def _base(q: QueueQuery, run_id: int, state, *, with_addresses: bool = True):
     see addresses must not learn them by searching.
     """
     stmt = sa.select(Flag.id).where(Flag.run_id == run_id, Flag.flagged.is_(True))
-    if q.customer_class or q.sort == "class" or (q.search and with_addresses):
-        stmt = stmt.join(Meter, Meter.meter_id == Flag.meter_id)
+    # Without a class filter this is the household and shop queue: registered data
+    # centres are flagged in their own list (class=data_centre), ranked among themselves.
+    stmt = stmt.join(Meter, Meter.meter_id == Flag.meter_id)
+    if q.customer_class is None:
+        stmt = stmt.where(
+            sa.or_(Meter.customer_class.is_(None), Meter.customer_class.not_in(OWN_LISTS))
+        )
     if q.sort == "hotspot":
         stmt = stmt.outerjoin(Hotspot, Hotspot.id == Flag.hotspot_id)
     if q.sort in ("status", "assignee"):
