@@ -191,7 +191,7 @@ class DetectionInputs:
         Every registered meter with its district, building and peer group
         (:func:`meter_context`).
     readings : xarray.Dataset
-        Hourly readings [kWh], loaded in memory.
+        Hourly readings [kWh], in memory (or lazy with ``load=False``).
     registry : pandas.DataFrame
         The meters with readings: ``meter_id, customer_class, peer_group,
         district, building_use, contracted_kw`` (the table
@@ -207,7 +207,7 @@ class DetectionInputs:
 
 
 def detection_inputs(
-    ws, *, store=None, start=None, end=None, tolerance_m: float = 20.0
+    ws, *, store=None, start=None, end=None, tolerance_m: float = 20.0, load: bool = True
 ) -> DetectionInputs:
     """Readings, registry with spatial context and weather of a workspace, for detection.
 
@@ -219,6 +219,11 @@ def detection_inputs(
         Readings window ``[start, end)``, local time.
     tolerance_m : float, default 20.0
         Meter-to-building snapping distance. [m]
+    load : bool, default True
+        Load the readings into memory (meters x hours, 8 bytes each). False
+        keeps them lazy (one dask chunk per bucket of the store), for
+        :class:`geoenergy.featurecache.FeatureCache`, which reads them a
+        bucket at a time.
     """
     from geoenergy.readings import open_readings
 
@@ -231,7 +236,8 @@ def detection_inputs(
             "the workspace has no readings in that window. Ingest some with "
             "`geoenergy ingest readings FILE`."
         )
-    ds = ds.load()  # one pass over the Parquet store; features then run in memory
+    if load:
+        ds = ds.load()  # one pass over the Parquet store; features then run in memory
     registry = _registry(context)
     registry = registry[registry["meter_id"].isin(ds["meter"].values)]
     return DetectionInputs(context, ds, registry, load_weather(ws, store=store))
@@ -375,7 +381,10 @@ def run_detection(
     t0 = time.perf_counter()
     store = _store(ws, store)
     started = dt.datetime.now(dt.UTC)
-    inputs = detection_inputs(ws, store=store, start=start, end=end, tolerance_m=tolerance_m)
+    # The readings stay in the store: the feature cache reads them a bucket at a time.
+    inputs = detection_inputs(
+        ws, store=store, start=start, end=end, tolerance_m=tolerance_m, load=False
+    )
     context, ds, registry, weather = (
         inputs.context,
         inputs.readings,
@@ -384,13 +393,15 @@ def run_detection(
     )
     model, needs_fit = resolve_model(ws, detector, store=store)
     notes = []
-    # Meters whose readings did not change since the last run are not run through the kernel.
-    cache = FeatureCache(Path(ws.path) / CACHE_FOLDER)
+    # Meters whose readings did not change since the last run are not run through the
+    # kernel, and buckets whose files did not change are not read again.
+    cache = FeatureCache(Path(ws.path) / CACHE_FOLDER, readings=ws.readings)
     with cached_features(model, cache):
         if needs_fit:
             model.fit(ds, registry, weather)
             notes.append(f"fitted the {model.detector} detector on {ds.sizes['meter']:,} meters")
         scores = model.score(ds, registry, weather)
+    notes.append(cache.layout_summary())
     notes.append(cache.summary())
     flagging = dict(scores.attrs.get("flagging", {}))
     ctx = pd.DataFrame(context.drop(columns=context.geometry.name))

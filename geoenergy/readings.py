@@ -330,9 +330,16 @@ class ReadingsStore:
             [kWh]; None for an empty bucket.
         """
         paths = self.files([bucket]).get(bucket, [])
-        if not paths:
-            return None
-        parts = [pq.read_table(p, read_dictionary=["meter_id"]) for p in paths]
+        return self.read_files_arrays(paths) if paths else None
+
+    def read_files_arrays(self, paths):
+        """:meth:`read_bucket_arrays` of the given files (names relative to the store, or paths).
+
+        The rows come in the order of ``paths``, each file's in its own order,
+        so a caller that names a bucket's files as the manifest lists them
+        gets the rows :meth:`read_bucket_arrays` gives.
+        """
+        parts = [pq.read_table(self.path / p, read_dictionary=["meter_id"]) for p in paths]
         table = pa.concat_tables(parts).unify_dictionaries()
         meter = table.column("meter_id").combine_chunks()
         ts = table.column("timestamp").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
@@ -466,8 +473,10 @@ def open_readings(
         Meter.meter_id,
         Meter.customer_class,
         Meter.interval_s,
-        Meter.first_reading,
-        Meter.last_reading,
+        # as the driver gives them (UTC text on SQLite): parsed below in one call, not
+        # one datetime at a time by the ORM's type
+        sa.type_coerce(Meter.first_reading, sa.String),
+        sa.type_coerce(Meter.last_reading, sa.String),
         Meter.lon,
         Meter.lat,
     ).where(Meter.n_readings > 0)
@@ -480,9 +489,11 @@ def open_readings(
             q = q.where(Meter.meter_id.in_(meters))
     with store.session() as s:
         reg = pd.DataFrame(
-            s.execute(q).all(),
+            s.connection().execute(q).all(),
             columns=["meter_id", "customer_class", "interval_s", "first", "last", "lon", "lat"],
         )
+    for col in ("first", "last"):  # aware UTC (naive values are UTC: see UTCDateTime)
+        reg[col] = pd.to_datetime(reg[col], utc=True, format="ISO8601")
     if meters is not None:
         wanted = pd.Index(list(meters))
         missing = wanted.difference(reg["meter_id"])
@@ -579,6 +590,8 @@ def open_readings(
             "resolution": resolution,
             "step_s": step,
             "timezone": str(tz),
+            # the manifest this view was opened at (the feature cache reads the same files)
+            "readings_version": int(rs.manifest()["version"]),
         },
     )
     ds["kwh"].attrs.update(
@@ -596,28 +609,77 @@ def _as_utc(t, tz) -> pd.Timestamp:
 
 def _load_block(rs, bucket, meter_ids, intervals_s, edge_ns, duration_s, window):
     """One dask block: the (meters x steps) energy of one bucket [kWh]."""
-    n_m, n_t = len(meter_ids), len(edge_ns) - 1
-    out = np.full((n_m, n_t), np.nan)
     arrays = rs.read_bucket_arrays(bucket)
     if arrays is None:
-        return out
+        return np.full((len(meter_ids), len(edge_ns) - 1), np.nan)
+    sums, counts = bucket_layout(arrays, meter_ids, edge_ns)
+    return complete_steps(sums, counts, intervals_s, duration_s)
+
+
+def bucket_layout(arrays, meter_ids, edge_ns) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and count of the readings of each (meter, step) of one bucket.
+
+    Parameters
+    ----------
+    arrays : tuple
+        ``(ids, meter_of_row, ts, kwh)`` from :meth:`ReadingsStore.read_bucket_arrays`.
+    meter_ids : ndarray of str
+        The meters wanted, one row each (rows of other meters are left out).
+    edge_ns : ndarray of int64
+        Step edges [ns since 1970-01-01 UTC]; readings outside are left out.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``sums`` [kWh] (float64, 0 where there is no reading; summed in the
+        order of the rows) and ``counts`` (int64), both (meters, steps).
+    """
+    n_m, n_t = len(meter_ids), len(edge_ns) - 1
     ids, meter_of_row, ts, kwh = arrays
+    if n_m == 0:
+        return np.zeros((0, n_t)), np.zeros((0, n_t), dtype=np.int64)
     # Meters are matched once per distinct id, not once per row.
     order = np.argsort(meter_ids)
     sorted_ids = meter_ids[order]
     pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
     block_row = np.where(sorted_ids[pos] == ids, order[pos], -1)
     row = block_row[meter_of_row]
-    steps = np.diff(edge_ns)
-    if n_t and (steps == steps[0]).all():
-        col = np.floor_divide(ts - edge_ns[0], steps[0])
-    else:  # local days: 23 or 25 h long at a daylight-saving change
-        col = np.searchsorted(edge_ns, ts, side="right") - 1
+    col = step_of(ts, edge_ns)
     ok = (row >= 0) & (col >= 0) & (col < n_t)
     flat = row[ok] * n_t + col[ok]
     sums = np.bincount(flat, weights=kwh[ok], minlength=n_m * n_t)
     counts = np.bincount(flat, minlength=n_m * n_t)
-    expected = np.rint(duration_s[None, :] / intervals_s[:, None]).ravel()
+    return sums.reshape(n_m, n_t), counts.reshape(n_m, n_t)
+
+
+def step_of(ts, edge_ns) -> np.ndarray:
+    """Index of the step holding each timestamp [ns]; out of ``[0, steps)`` when outside."""
+    n_t = len(edge_ns) - 1
+    steps = np.diff(edge_ns)
+    if n_t and (steps == steps[0]).all():
+        return np.floor_divide(ts - edge_ns[0], steps[0])
+    # local days: 23 or 25 h long at a daylight-saving change
+    return np.searchsorted(edge_ns, ts, side="right") - 1
+
+
+def complete_steps(sums, counts, intervals_s, duration_s) -> np.ndarray:
+    """Energy of each (meter, step) [kWh]: the sum where every reading is present, else NaN.
+
+    Parameters
+    ----------
+    sums, counts : ndarray, shape (meters, steps)
+        From :func:`bucket_layout`.
+    intervals_s : ndarray, shape (meters,)
+        Each meter's reading interval [s].
+    duration_s : ndarray, shape (steps,)
+        Length of each step [s].
+    """
+    duration_s = np.asarray(duration_s, dtype=np.float64)
+    if len(duration_s) and (duration_s == duration_s[0]).all():  # one step length: per meter
+        expected = np.rint(duration_s[0] / np.asarray(intervals_s, dtype=np.float64))
+        return np.where(counts == expected[:, None], sums, np.nan)
+    out = np.full(sums.shape, np.nan)
+    expected = np.rint(duration_s[None, :] / intervals_s[:, None])
     complete = counts == expected
-    out.ravel()[complete] = sums[complete]
+    out[complete] = sums[complete]
     return out

@@ -139,3 +139,118 @@ def test_a_rerun_after_a_late_day_computes_only_the_changed_meters(
     assert cold.notes[-1].startswith("features: 600 meter series through the kernel")
     pd.testing.assert_frame_equal(again.scores, cold.scores, check_exact=True)
     assert not again.scores["score"].equals(first.scores["score"])  # the late day counted
+
+
+def _features(ws, folder, **kw):
+    """Features of a workspace through a store-backed cache in ``folder``, and the cache."""
+    lazy = detection_inputs(ws, load=False)
+    cache = FeatureCache(folder, readings=ws.readings, **kw)
+    feats = cache.extract_features(
+        lazy.readings, weather=lazy.weather, groups=lazy.registry[["meter_id", "district"]]
+    )
+    return feats, cache
+
+
+def test_bucket_batches_equal_one_batch_in_memory(city_ws, tmp_path):
+    """The store read a bucket at a time (4 batches of about 150 meters) gives the same
+    features and scores, to the bit, as all 600 meters in memory at once."""
+    from detectors.model import MiningModel
+    from geoenergy.detection import PEER_COLUMNS
+
+    lazy = detection_inputs(city_ws, load=False)
+    assert len(lazy.readings["kwh"].chunks[0]) == 4  # one chunk per bucket, nothing loaded
+    batched, cache = _features(city_ws, tmp_path / "batched")
+    assert cache.buckets["read"] == 4 and cache.rows_read > 0
+    loaded = detection_inputs(city_ws)  # every reading in memory, one batch
+    groups = loaded.registry[["meter_id", "district"]]
+    whole = FeatureCache(tmp_path / "whole").extract_features(
+        loaded.readings, weather=loaded.weather, groups=groups
+    )
+    pd.testing.assert_frame_equal(batched, whole, check_exact=True)
+    _close(batched, extract_features(loaded.readings, weather=loaded.weather, groups=groups))
+
+    res = run_detection(city_ws, detector="unsupervised", save=False)
+    assert res.notes[-2].startswith("readings: 4 bucket(s) read whole")
+    model = MiningModel("unsupervised", peer_columns=PEER_COLUMNS)
+    with cached_features(model, FeatureCache(tmp_path / "memory")):
+        model.fit(loaded.readings, loaded.registry, loaded.weather)
+        want = model.score(loaded.readings, loaded.registry, loaded.weather)
+    pd.testing.assert_frame_equal(res.scores[list(want.columns)], want, check_exact=True)
+
+
+def _split_workspace(city, tmp_path, migrated, late):
+    """A workspace holding the sample city's readings but those where ``late(rows)``."""
+    rows = pd.read_parquet(city.readings)
+    held = late(rows)
+    rows[~held].to_parquet(tmp_path / "first.parquet", index=False)
+    rows[held].to_parquet(tmp_path / "late.parquet", index=False)
+    ws = _workspace(tmp_path / "ws", city, tmp_path / "first.parquet", migrated)
+    return ws, rows, int(held.sum())
+
+
+def test_a_rerun_after_appending_a_day_reads_only_that_day(city, tmp_path, _migrated_sqlite):
+    from geoenergy.ingest import ingest_readings
+
+    def last_day(rows):
+        day = rows["timestamp"].dt.date
+        return day == day.max()
+
+    ws, _rows, n_day = _split_workspace(city, tmp_path, _migrated_sqlite, last_day)
+    before, _ = _features(ws, ws.path / CACHE_FOLDER)
+    run_detection(ws, detector="unsupervised", save=False)
+    assert ingest_readings(ws, tmp_path / "late.parquet").n_accepted == n_day
+    shutil.copytree(ws.path / CACHE_FOLDER, tmp_path / "kept")
+
+    again = run_detection(ws, detector="unsupervised", save=False)
+    assert again.notes[-2] == (
+        "readings: 0 bucket(s) read whole, 4 from the kept layout plus the files added since, "
+        f"0 from the kept layout, 4 not needed; {n_day:,} stored readings read"
+    )
+    warm, cache = _features(ws, tmp_path / "kept")
+    assert cache.buckets == {"read": 0, "extended": 4, "kept": 0, "skipped": 0}
+    assert cache.last["computed"] == 600  # a longer window: every kernel row again
+    cold, cold_cache = _features(ws, tmp_path / "empty")
+    assert cold_cache.buckets["read"] == 4
+    pd.testing.assert_frame_equal(warm, cold, check_exact=True)
+    assert len(cold) == len(before) and not cold["mean_kw"].equals(before["mean_kw"])
+
+    shutil.rmtree(ws.path / CACHE_FOLDER)
+    fresh = run_detection(ws, detector="unsupervised", save=False)
+    assert fresh.notes[-2].startswith("readings: 4 bucket(s) read whole")
+    pd.testing.assert_frame_equal(again.scores, fresh.scores, check_exact=True)
+
+
+def test_a_late_reading_of_one_old_day_of_one_meter_is_seen(city, tmp_path, _migrated_sqlite):
+    """One meter's day 10 arrives late, together with a new day for everyone: the kept
+    layout takes both, and equals a read of the whole store; the meter's gap is gone."""
+    from geoenergy.ingest import ingest_readings
+    from geoenergy.readings import compact_readings
+
+    rows = pd.read_parquet(city.readings)
+    meter = np.sort(rows["meter_id"].unique())[7]
+    days = rows["timestamp"].dt.date
+    old_day = np.sort(days.unique())[10]
+
+    def late(r):
+        d = r["timestamp"].dt.date
+        return ((r["meter_id"] == meter) & (d == old_day)) | (d == d.max())
+
+    ws, _rows, n_late = _split_workspace(city, tmp_path, _migrated_sqlite, late)
+    before, _ = _features(ws, ws.path / CACHE_FOLDER)
+    assert ingest_readings(ws, tmp_path / "late.parquet").n_accepted == n_late
+    warm, cache = _features(ws, ws.path / CACHE_FOLDER)
+    assert cache.buckets["extended"] == 4 and cache.rows_read == n_late
+    cold, _ = _features(ws, tmp_path / "empty")
+    pd.testing.assert_frame_equal(warm, cold, check_exact=True)
+    assert warm.loc[meter, "missing_share"] < before.loc[meter, "missing_share"]
+
+    # the same window again: nothing is read, nothing computed
+    same, cache = _features(ws, ws.path / CACHE_FOLDER)
+    assert cache.buckets["skipped"] == 4 and cache.last["computed"] == 0
+    pd.testing.assert_frame_equal(same, cold, check_exact=True)
+
+    # compaction rewrites the files: the buckets are read whole again, with the same result
+    compact_readings(ws)
+    after, cache = _features(ws, ws.path / CACHE_FOLDER)
+    assert cache.buckets["read"] == 4
+    pd.testing.assert_frame_equal(after, cold, check_exact=True)
