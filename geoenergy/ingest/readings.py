@@ -237,8 +237,15 @@ def _registered_meters(store: Store, only=None) -> tuple[np.ndarray, _History]:
         Meter.n_readings,
     ).order_by(Meter.meter_id)
     with store.session() as s:
-        if only is None:
-            rows = s.execute(q).all()
+        if only is None:  # the whole registry: plain rows, no per-value type processing
+            rows = (
+                s.connection()
+                .exec_driver_sql(
+                    "SELECT meter_id, interval_s, first_reading, last_reading, n_readings "
+                    "FROM meters"
+                )
+                .all()
+            )
         else:
             ids = sorted({str(m) for m in only})
             rows = []
@@ -248,8 +255,9 @@ def _registered_meters(store: Store, only=None) -> tuple[np.ndarray, _History]:
     order = np.argsort(ids, kind="stable")  # Python's order, as searchsorted compares
     rows = [rows[i] for i in order]
 
-    def ns(values):
-        t = pd.DatetimeIndex(pd.to_datetime(list(values), utc=True)).as_unit("ns")
+    def ns(values):  # aware datetimes, or naive UTC text (SQLite without the ORM's types)
+        t = pd.DatetimeIndex(pd.to_datetime(list(values), utc=True, format="ISO8601"))
+        t = t.as_unit("ns")
         return np.where(t.isna(), -1, t.asi8)
 
     history = _History(
@@ -620,6 +628,79 @@ def _utc_ns(s: pd.Series) -> np.ndarray:
 
 
 def _update_meters(session, stats: pd.DataFrame) -> None:
+    """Write each meter's statistics (interval, first and last reading, count) in the session.
+
+    One set-based statement on the session's own DBAPI connection (inside
+    its transaction), not a parameter set per meter through SQLAlchemy's
+    type processing: on PostgreSQL the rows are copied into a temporary
+    table (``COPY``) and joined by one ``UPDATE ... FROM``; on SQLite the
+    driver's ``executemany`` runs the prepared ``UPDATE`` once per meter in
+    C. The values stored are those of the ORM's types: UTC timestamps
+    (``timestamptz``; on SQLite naive UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``).
+    """
+    if not len(stats):
+        return
+    conn = session.connection()
+    now = pd.Timestamp(dt.datetime.now(dt.UTC))
+    ids = stats["meter_id"].astype(str).tolist()
+    intervals = stats["interval_s"].to_numpy(dtype=np.float64, na_value=np.nan)
+    interval = [None if np.isnan(v) else int(v) for v in intervals]
+    n = [int(v) for v in stats["n"].to_numpy(dtype=np.int64)]
+    first = pd.DatetimeIndex(pd.to_datetime(stats["first"], utc=True))
+    last = pd.DatetimeIndex(pd.to_datetime(stats["last"], utc=True))
+    if conn.dialect.name == "postgresql":
+        _update_meters_copy(conn, ids, interval, first, last, n, now)
+        return
+    if conn.dialect.name != "sqlite":  # any other database: the portable statement
+        _update_meters_orm(session, ids, interval, first, last, n, now)
+        return
+    rows = zip(
+        interval, _sqlite_text(first), _sqlite_text(last), n, ids, strict=True
+    )  # the order of the placeholders below
+    conn.exec_driver_sql(
+        "UPDATE meters SET interval_s = ?, first_reading = ?, last_reading = ?, "
+        f"n_readings = ?, updated_at = '{_sqlite_text(pd.DatetimeIndex([now]))[0]}' "
+        "WHERE meter_id = ?",
+        list(rows),
+    )
+
+
+def _sqlite_text(t: pd.DatetimeIndex) -> list:
+    """UTC timestamps as SQLAlchemy stores ``DateTime`` on SQLite (None for NaT)."""
+    text = np.datetime_as_string(t.tz_convert("UTC").tz_localize(None).to_numpy(), unit="us")
+    text = np.char.replace(text.astype(str), "T", " ").astype(object)
+    text[np.asarray(t.isna())] = None
+    return text.tolist()
+
+
+def _update_meters_copy(conn, ids, interval, first, last, n, now) -> None:
+    """PostgreSQL: ``COPY`` into a temporary table, then one ``UPDATE ... FROM``."""
+    raw = conn.connection.driver_connection
+    firsts = [None if v is pd.NaT else v for v in first.to_pydatetime()]
+    lasts = [None if v is pd.NaT else v for v in last.to_pydatetime()]
+    with raw.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS pg_temp.meter_stats_in")
+        cur.execute(
+            "CREATE TEMPORARY TABLE meter_stats_in (meter_id text PRIMARY KEY, "
+            "interval_s integer, first_reading timestamptz, last_reading timestamptz, "
+            "n_readings integer) ON COMMIT DROP"
+        )
+        with cur.copy(
+            "COPY meter_stats_in (meter_id, interval_s, first_reading, last_reading, "
+            "n_readings) FROM STDIN"
+        ) as copy:
+            for row in zip(ids, interval, firsts, lasts, n, strict=True):
+                copy.write_row(row)
+        cur.execute(
+            "UPDATE meters SET interval_s = s.interval_s, first_reading = s.first_reading, "
+            "last_reading = s.last_reading, n_readings = s.n_readings, updated_at = %s "
+            "FROM meter_stats_in AS s WHERE meters.meter_id = s.meter_id",
+            (now.to_pydatetime(),),
+        )
+        cur.execute("DROP TABLE meter_stats_in")
+
+
+def _update_meters_orm(session, ids, interval, first, last, n, now) -> None:
     table = Meter.__table__
     stmt = (
         sa.update(table)
@@ -632,29 +713,17 @@ def _update_meters(session, stats: pd.DataFrame) -> None:
             updated_at=sa.bindparam("b_updated", type_=table.c.updated_at.type),
         )
     )
-    now = dt.datetime.now(dt.UTC)
-
-    def aware(col):  # whole columns at once: one conversion call, not one per meter
-        t = pd.DatetimeIndex(pd.to_datetime(stats[col], utc=True))
-        return [None if v is pd.NaT else v for v in t.to_pydatetime()]
-
-    intervals = stats["interval_s"].to_numpy(dtype=np.float64, na_value=np.nan)
     params = [
         {
             "b_meter_id": mid,
-            "b_interval_s": None if np.isnan(iv) else int(iv),
-            "b_first": first,
-            "b_last": last,
-            "b_n": int(n),
-            "b_updated": now,
+            "b_interval_s": iv,
+            "b_first": None if f is pd.NaT else f,
+            "b_last": None if la is pd.NaT else la,
+            "b_n": k,
+            "b_updated": now.to_pydatetime(),
         }
-        for mid, iv, first, last, n in zip(
-            stats["meter_id"],
-            intervals,
-            aware("first"),
-            aware("last"),
-            stats["n"],
-            strict=True,
+        for mid, iv, f, la, k in zip(
+            ids, interval, first.to_pydatetime(), last.to_pydatetime(), n, strict=True
         )
     ]
     for i in range(0, len(params), 5000):

@@ -69,3 +69,29 @@ def test_tables_on_each_backend(ws_any, tmp_path, kit):
     ing = kit.ingests(ws)[-1]
     assert ing.finished_at.tzinfo is not None
     assert ing.finished_at <= dt.datetime.now(dt.UTC)
+
+
+def test_meter_statistics_after_an_append_on_each_backend(ws_any, tmp_path, kit):
+    """The meters' statistics are written by one set-based statement per backend (COPY and
+    UPDATE ... FROM on PostGIS, executemany on SpatiaLite): read back through the ORM, they
+    are what the readings say, as aware UTC times."""
+    from geoenergy.store import Meter
+
+    ws = ws_any
+    ingest_readings(ws, kit.write(tmp_path / "a.csv", READINGS))
+    more = "meter_id,timestamp,kwh\nM1,2023-11-15 05:00,6\nM1,2023-11-15 06:00,7\nM2,2023-11-16 00:00,1\n"
+    rep = ingest_readings(ws, kit.write(tmp_path / "b.csv", more))
+    assert rep.n_accepted == 3
+    with ws.store.session() as s:
+        got = {m.meter_id: m for m in s.query(Meter).all()}
+    m1, m2, m3 = got["M1"], got["M2"], got["M3"]
+    # local (Asia/Shanghai) 2023-11-15 00:00 is 16:00 UTC the day before
+    assert m1.first_reading == dt.datetime(2023, 11, 14, 16, tzinfo=dt.UTC)
+    assert m1.last_reading == dt.datetime(2023, 11, 14, 22, tzinfo=dt.UTC)
+    assert (m1.interval_s, m1.n_readings) == (3600, 5)
+    assert (m2.interval_s, m2.n_readings) == (None, 1)
+    assert m2.first_reading == m2.last_reading == dt.datetime(2023, 11, 15, 16, tzinfo=dt.UTC)
+    assert (m3.n_readings, m3.first_reading) == (0, None)
+    assert m1.updated_at.tzinfo is not None and m1.updated_at <= dt.datetime.now(dt.UTC)
+    ds = open_readings(ws, resolution="hourly")
+    assert ds.kwh.sel(meter="M1").dropna("time").values.tolist()[-2:] == [6.0, 7.0]
