@@ -42,8 +42,10 @@ per meter and step (2.6 GB for 100,000 meters x 120 days).
 **Bounded memory.** A store-backed dataset is processed bucket by bucket
 (one bucket's readings at a time per thread, then dropped), so a run holds
 the kernel rows of all meters (about 300 bytes each) but the readings of
-only a few buckets. A dask-backed dataset from elsewhere is processed
-chunk by chunk.
+only a few buckets. A dask-backed dataset from elsewhere - or any, when a
+``dask.distributed`` client is the default scheduler, so that the cluster
+does the reading - is computed a few chunks at a time and keyed by its
+readings (no kept layouts then).
 
 The kernel runs in chunks of a fixed number of meters (:func:`_kernel_rows`),
 so a meter's row is the same to the bit whether it was computed in this
@@ -71,6 +73,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -336,12 +339,20 @@ class FeatureCache:
         )
 
     def _by_chunk(self, run, kwh, threads: int) -> None:
-        """A dask array not from the store: one chunk of meters in memory at a time."""
-        lo = 0
-        for size in kwh.chunks[0]:
-            rows = np.arange(lo, lo + size)
-            run.rows(np.asarray(kwh[lo : lo + size].compute()), rows, threads)
-            lo += size
+        """A dask array not read here: a few chunks of meters in memory at a time.
+
+        The chunks are computed by dask's scheduler (a ``dask.distributed``
+        cluster when one is the default client), two per thread at a time.
+        """
+        import dask
+
+        bounds = np.r_[0, np.cumsum(kwh.chunks[0])]
+        step = 2 * max(threads, 1)
+        for i in range(0, len(bounds) - 1, step):
+            spans = list(zip(bounds[i : i + step], bounds[i + 1 : i + step + 1], strict=False))
+            blocks = dask.compute(*[kwh[lo:hi] for lo, hi in spans])
+            for (lo, hi), x in zip(spans, blocks, strict=True):
+                run.rows(np.asarray(x), np.arange(lo, hi), threads)
 
     # -- store-backed datasets --------------------------------------------------------
 
@@ -351,6 +362,8 @@ class FeatureCache:
         version = ds.attrs.get("readings_version")
         if rs is None or version is None or cal.daily or "interval_s" not in ds.coords:
             return None
+        if _cluster():
+            return None  # a dask.distributed cluster reads the chunks (see _by_chunk)
         m = rs.manifest()
         if int(m["version"]) != int(version):
             return None  # the store changed since ds was opened: read it as dask would
@@ -671,6 +684,18 @@ class _Bucket:
         if added or shift or old_n != n_t:
             cache._save_layout(self.bucket, lay)
         return lay
+
+
+def _cluster() -> bool:
+    """Whether a ``dask.distributed`` client is the default scheduler (never imports it)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return False
+    try:
+        distributed.default_client()
+    except ValueError:  # no client
+        return False
+    return True
 
 
 def _present(arrays) -> np.ndarray:
