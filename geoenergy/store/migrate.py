@@ -19,18 +19,23 @@ both SpatiaLite and PostGIS.
 
 from __future__ import annotations
 
+import ast
+import re
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
 from geoenergy.errors import StoreError
 from geoenergy.store.engine import make_engine, redact_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (about 0.15 s to import) is imported only to migrate: reading a store's
+# revision and the head revision needs no Alembic (see :func:`_revisions`).
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -57,6 +62,8 @@ def alembic_config(url: str | URL | None = None) -> Config:
     -------
     alembic.config.Config
     """
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
@@ -73,10 +80,43 @@ def head_revision() -> str:
     -------
     str
     """
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _revisions()[1]
     if head is None:  # pragma: no cover - only with a broken installation
         raise StoreError(f"no migrations found in {MIGRATIONS_DIR}; reinstall GeoEnergy.")
     return head
+
+
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def _revisions() -> tuple[frozenset[str], str | None]:
+    """Every revision of the migration scripts, and the single head (None if none).
+
+    Read from the scripts' ``revision = ...`` and ``down_revision = ...``
+    lines, without loading Alembic; a layout this does not understand (a
+    branch, a merge, a computed value) is left to Alembic's
+    ``ScriptDirectory``, which gives the same answer more slowly.
+    """
+    revisions, parents = set(), set()
+    try:
+        for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+            found = dict(_ASSIGNMENT.findall(path.read_text(encoding="utf-8")))
+            rev = ast.literal_eval(found["revision"])
+            down = ast.literal_eval(found.get("down_revision", "None"))
+            if not isinstance(rev, str):
+                raise ValueError(rev)
+            revisions.add(rev)
+            parents.update([down] if isinstance(down, str) else (down or ()))
+        heads = revisions - parents
+        if len(heads) <= 1 and parents <= revisions:
+            return frozenset(revisions), next(iter(heads), None)
+    except (KeyError, ValueError, SyntaxError):
+        pass
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    revisions = frozenset(r.revision for r in script.walk_revisions())
+    return revisions, script.get_current_head()
 
 
 @contextmanager
@@ -124,9 +164,28 @@ def current_revision(url: str | URL | sa.Engine) -> str | None:
     with _engine_for(url) as engine:
         try:
             with engine.connect() as conn:
-                return MigrationContext.configure(conn).get_current_revision()
+                return _read_revision(conn)
         except sa.exc.DBAPIError as exc:
             raise _connect_error(engine, exc) from exc
+
+
+def _read_revision(conn: sa.Connection) -> str | None:
+    """The revision in the store's ``alembic_version`` table (what Alembic's
+    ``MigrationContext.get_current_revision`` reads, without loading Alembic)."""
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return None
+    rows = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:
+        raise StoreError(
+            f"the store's {VERSION_TABLE} table holds several revisions {sorted(rows)}, "
+            "which GeoEnergy's single line of migrations never writes; restore the store "
+            "from a backup or keep only the right row."
+        )
+    return rows[0] if rows else None
+
+
+VERSION_TABLE = "alembic_version"
+"""Where Alembic records a store's schema revision."""
 
 
 def _is_missing_sqlite_file(url: str | URL) -> bool:
@@ -172,8 +231,7 @@ def check_schema(engine: sa.Engine) -> str:
     if current == head:
         return current
     where = redact_url(engine.url)
-    script = ScriptDirectory.from_config(alembic_config())
-    if current is not None and _unknown_revision(script, current):
+    if current is not None and current not in _revisions()[0]:
         raise StoreError(
             f"store at {where} has schema {current}, which this GeoEnergy does not know "
             f"(it needs {head}): the store was upgraded by a newer GeoEnergy. "
@@ -183,13 +241,6 @@ def check_schema(engine: sa.Engine) -> str:
         f"store at {where} has schema {current or 'none'}, this GeoEnergy needs {head}. "
         f"Run `geoenergy db upgrade`."
     )
-
-
-def _unknown_revision(script: ScriptDirectory, revision: str) -> bool:
-    try:
-        return script.get_revision(revision) is None
-    except Exception:
-        return True
 
 
 def upgrade(url: str | URL | sa.Engine, revision: str = "head") -> str | None:
@@ -218,11 +269,15 @@ def upgrade(url: str | URL | sa.Engine, revision: str = "head") -> str | None:
     StoreError
         If the store cannot be reached or SpatiaLite cannot be loaded.
     """
-    cfg = alembic_config()
     with _engine_for(url) as engine:
         try:
             if engine.dialect.name == "sqlite":
                 init_spatial_metadata(engine)
+            if revision == "head" and current_revision(engine) == head_revision():
+                return head_revision()  # nothing to do: Alembic is not even loaded
+            from alembic import command
+
+            cfg = alembic_config()
             with engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
@@ -231,22 +286,39 @@ def upgrade(url: str | URL | sa.Engine, revision: str = "head") -> str | None:
         return current_revision(engine)
 
 
-def init_spatial_metadata(engine: sa.Engine) -> bool:
+REFERENCE_SYSTEMS = {"all": "", "wgs84": ", 'WGS84'"}
+"""Which coordinate systems :func:`init_spatial_metadata` copies into ``spatial_ref_sys``:
+every one SpatiaLite knows (about 6,200 rows: 6.6 MB and a tenth of a second), or
+only WGS84 and its UTM zones (129 rows), enough for the store's geometries
+(all in EPSG:4326: :data:`geoenergy.store.SRID`)."""
+
+
+def init_spatial_metadata(engine: sa.Engine, reference_systems: str = "all") -> bool:
     """Create SpatiaLite's metadata tables in a SQLite store if absent.
 
     Parameters
     ----------
     engine : sqlalchemy.Engine
         A SQLite engine from :func:`geoenergy.store.make_engine`.
+    reference_systems : {"all", "wgs84"}
+        The rows of ``spatial_ref_sys`` (see :data:`REFERENCE_SYSTEMS`);
+        ``"wgs84"`` suits a throw-away store.
 
     Returns
     -------
     bool
         True when the tables were created, False when already there.
     """
+    if reference_systems not in REFERENCE_SYSTEMS:
+        raise ValueError(
+            f"reference_systems must be one of {sorted(REFERENCE_SYSTEMS)}, "
+            f"got {reference_systems!r}."
+        )
     # InitSpatialMetaData(1) runs its own transaction: no outer one allowed.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if conn.exec_driver_sql("SELECT CheckSpatialMetaData()").scalar() >= 1:
             return False
-        conn.exec_driver_sql("SELECT InitSpatialMetaData(1)")
+        conn.exec_driver_sql(
+            f"SELECT InitSpatialMetaData(1{REFERENCE_SYSTEMS[reference_systems]})"
+        )
         return True

@@ -44,6 +44,48 @@ def test_head_revision():
     assert head_revision() == "0005"
 
 
+def test_revisions_read_without_alembic_agree_with_alembic(store):
+    """head_revision and current_revision parse the scripts and read the version table
+    themselves (Alembic is slow to import); Alembic must give the same answers."""
+    from alembic.script import ScriptDirectory
+
+    from geoenergy.store.migrate import _revisions
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == script.get_current_head()
+    assert _revisions()[0] == {r.revision for r in script.walk_revisions()}
+    with store.engine.connect() as conn:
+        assert (
+            current_revision(store.engine)
+            == MigrationContext.configure(conn).get_current_revision()
+        )
+
+
+def test_two_rows_in_the_version_table_are_refused(store):
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES ('0004')"))
+    with pytest.raises(StoreError, match="several revisions"):
+        store.check()
+
+
+def test_spatial_metadata_with_wgs84_only(tmp_path):
+    from geoenergy.store.migrate import init_spatial_metadata
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    try:
+        with pytest.raises(ValueError, match="reference_systems must be one of"):
+            init_spatial_metadata(engine, reference_systems="wgs")
+        assert init_spatial_metadata(engine, reference_systems="wgs84")
+        assert upgrade(engine) == head_revision()
+        with engine.connect() as conn:
+            srids = conn.exec_driver_sql("SELECT srid FROM spatial_ref_sys").scalars().all()
+        assert 4326 in srids and 32650 in srids and len(srids) < 200
+        with Store(engine.url) as store, store.session() as s:
+            s.execute(sa.text("SELECT AsText(GeomFromText('POINT(116.4 39.9)', 4326))"))
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_from_empty_creates_all_tables(store_url):
     assert current_revision(store_url) is None
     assert upgrade(store_url) == head_revision()
