@@ -4,7 +4,9 @@
 files are ingested into a throw-away workspace in a temporary folder with
 exactly the checks of ``geoenergy ingest`` (interval inference, duplicates,
 time zones), and the rows those checks reject are written beside the output
-so nothing is lost silently.
+so nothing is lost silently. Its store is a copy of a cached, migrated empty
+store (:func:`geoenergy.store.template.new_sqlite_store`), so a run does not
+migrate a store it throws away.
 """
 
 from __future__ import annotations
@@ -61,13 +63,19 @@ def workspace_from_files(
     buckets : int
         Hash partitions of the temporary readings store.
     """
+    from sqlalchemy.engine import make_url
+
     from geoenergy.config import Workspace
     from geoenergy.ingest import ingest_labels, ingest_readings, ingest_registry, ingest_weather
-    from geoenergy.store import upgrade
+    from geoenergy.store.template import new_sqlite_store
 
-    with tempfile.TemporaryDirectory(prefix="geoenergy-files-") as tmp:
-        ws = Workspace.create(Path(tmp) / "ws", timezone=timezone, readings_buckets=buckets)
-        upgrade(ws.db_url)
+    with (
+        tempfile.TemporaryDirectory(prefix="geoenergy-files-") as tmp,
+        Workspace.create(Path(tmp) / "ws", timezone=timezone, readings_buckets=buckets) as ws,
+    ):
+        # A copy of the cached migrated empty store; a throw-away store needs no more
+        # coordinate systems than its own (WGS84).
+        new_sqlite_store(make_url(ws.db_url).database, reference_systems="wgs84")
         fw = FileWorkspace(ws)
         fw.reports["registry"] = ingest_registry(ws, registry)
         fw.reports["readings"] = ingest_readings(ws, readings)
