@@ -29,6 +29,7 @@ __all__ = [
     "require_crs",
     "to_metric",
     "to_wgs84",
+    "utm_zone_epsg",
 ]
 
 WGS84 = "EPSG:4326"
@@ -81,6 +82,9 @@ def _utm_for_bounds(bounds_wgs84) -> pyproj.CRS:
     # The same query geopandas' estimate_utm_crs makes, on the centre point so
     # the answer is one zone even when the bounds straddle two.
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    code = utm_zone_epsg(cx, cy)
+    if code is not None:
+        return pyproj.CRS.from_epsg(code)
     infos = pyproj.database.query_utm_crs_info(
         datum_name="WGS 84",
         area_of_interest=pyproj.aoi.AreaOfInterest(cx, cy, cx, cy),
@@ -90,6 +94,25 @@ def _utm_for_bounds(bounds_wgs84) -> pyproj.CRS:
             f"no UTM zone covers lon={cx:.4f}, lat={cy:.4f}; pass a projected crs= instead."
         )
     return pyproj.CRS.from_epsg(int(infos[0].code))
+
+
+def utm_zone_epsg(lon: float, lat: float) -> int | None:
+    """EPSG code of the WGS84 UTM zone holding a point, by arithmetic.
+
+    The zones are 6 degrees of longitude wide from 180 W, north (EPSG:326zz)
+    from the equator to 84 N and south (EPSG:327zz) from 80 S, which is what
+    PROJ's database query answers (``pyproj.database.query_utm_crs_info``),
+    without its tenth of a second. On a zone's edge, where two or four zones
+    hold the point, or outside the zones, it returns None: ask PROJ.
+
+    Parameters
+    ----------
+    lon, lat : float
+        WGS84 longitude and latitude. [deg]
+    """
+    if not (-180.0 < lon < 180.0 and -80.0 < lat < 84.0) or lat == 0.0 or (lon + 180.0) % 6 == 0:
+        return None
+    return (32600 if lat > 0 else 32700) + int((lon + 180.0) // 6) + 1
 
 
 def _check_metric(crs) -> pyproj.CRS:

@@ -15,6 +15,7 @@ from layers.crs import (
     require_crs,
     to_metric,
     to_wgs84,
+    utm_zone_epsg,
 )
 from layers.schemas import LayerError
 
@@ -34,6 +35,36 @@ def _points(lon, lat, crs="EPSG:4326"):
 )
 def test_metric_crs_is_the_utm_zone(lon, lat, epsg):
     assert metric_crs(_points([lon], [lat])).to_epsg() == epsg
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat"),
+    [
+        (116.4, 39.9),
+        (-70.65, -33.45),  # Santiago: 19S
+        (10.75, 59.91),  # Oslo (PROJ's zones are plain 6-degree bands there too)
+        (15.6, 78.2),  # Svalbard
+        (-179.5, 83.5),
+        (179.5, -79.5),
+        (-0.1, 51.5),
+        (2.0, 1e-9),
+    ],
+)
+def test_utm_zone_by_arithmetic_is_the_zone_proj_finds(lon, lat):
+    import pyproj.aoi
+    import pyproj.database
+
+    infos = pyproj.database.query_utm_crs_info(
+        datum_name="WGS 84", area_of_interest=pyproj.aoi.AreaOfInterest(lon, lat, lon, lat)
+    )
+    assert [int(i.code) for i in infos] == [utm_zone_epsg(lon, lat)]
+
+
+@pytest.mark.parametrize(("lon", "lat"), [(114.0, 30.0), (116.4, 0.0), (0.0, 85.0), (3.0, -81.0)])
+def test_utm_zone_on_an_edge_or_outside_is_left_to_proj(lon, lat):
+    assert utm_zone_epsg(lon, lat) is None
+    if abs(lat) < 80:  # on an edge PROJ finds several zones; metric_crs takes its first
+        assert metric_crs(_points([lon], [lat])).is_projected
 
 
 def test_metric_crs_from_projected_input_and_config():
