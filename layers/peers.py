@@ -117,10 +117,13 @@ def peer_groups(
             keys = meters[list(level)].astype(object)
             complete = keys.notna().all(axis=1).to_numpy()
             labels = np.full(n, None, dtype=object)
-            if complete.any():  # an empty frame would aggregate to a frame, not a column
-                labels[complete] = (
-                    keys[complete].astype(str).agg(SEPARATOR.join, axis=1).to_numpy(dtype=object)
-                )
+            if complete.any():
+                # Column by column (not a Python join per row): "residential|西峰区".
+                parts = keys[complete].astype(str)
+                joined = parts.iloc[:, 0]
+                for i in range(1, parts.shape[1]):
+                    joined = joined + SEPARATOR + parts.iloc[:, i]
+                labels[complete] = joined.to_numpy(dtype=object)
             counts = pd.Series(labels[complete]).value_counts()
             sizes = np.zeros(n, dtype=np.int64)
             sizes[complete] = counts.reindex(labels[complete]).to_numpy()

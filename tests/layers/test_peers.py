@@ -138,3 +138,19 @@ def test_peer_groups_without_any_district():
     out = peer_groups(m, min_size=2)
     assert out["peer_group"].tolist() == ["residential"] * 3
     assert out["peer_level"].tolist() == ["customer_class"] * 3
+
+
+def test_labels_join_the_key_values_as_text_in_level_order():
+    # Keys of any type are written as text ("3"), in the order of the level's columns.
+    df = pd.DataFrame(
+        {
+            "customer_class": ["residential", "residential", "commercial"],
+            "district": [3, 3, "东城区"],
+            "building_use": ["flat", "flat", None],
+        },
+        index=[10, 20, 30],
+    )
+    out = peer_groups(df, levels=[("district", "customer_class", "building_use"), ()], min_size=1)
+    assert out["peer_group"].tolist() == ["3|residential|flat", "3|residential|flat", "all"]
+    assert out["peer_level"].tolist() == ["district|customer_class|building_use"] * 2 + ["all"]
+    assert out.index.tolist() == [10, 20, 30]
