@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from geoenergy.cli._common import console, err_console, open_workspace
+from geoenergy.cli._common import Preload, console, err_console, open_workspace
 from geoenergy.errors import ConfigError
 
 FileOpt = Annotated[Path | None, typer.Option(help="CSV or Parquet file (data contract).")]
@@ -107,6 +107,45 @@ def summary_line(res) -> str:
     )
 
 
+#: What detection imports that ingestion does not, in import order (see :class:`Preload`).
+#: dask first: the end of the ingestion (:func:`geoenergy.adhoc.workspace_from_files`)
+#: sets dask's scheduler.
+DETECTION_MODULES = (
+    "dask",
+    "dask.threaded",
+    "scipy.stats",
+    "sklearn.base",
+    "detectors.model",
+    "detectors.features",
+    "sklearn.cluster",
+    "scipy.spatial",
+    "xarray",
+    "dask.array",
+    "layers.joins",
+    "layers.peers",
+    "layers.hotspots",
+    "geoenergy.layerstore",
+)
+
+
+def _preload_detection() -> Preload:
+    """Import detection's libraries on a thread while the files are ingested.
+
+    What ingestion itself imports lazily is imported first, here, so that the
+    two threads never import the same module at once.
+    """
+    import sqlite3  # noqa: F401 - the store's driver
+
+    import pyarrow.pandas_compat  # noqa: F401 - Arrow tables to pandas (rejected rows)
+    import pyogrio  # noqa: F401 - with pyproj and shapely, loaded by a new SpatiaLite engine
+    import pyproj  # noqa: F401
+    import shapely  # noqa: F401
+
+    import geoenergy.store.template  # noqa: F401 - the throw-away store
+
+    return Preload(*DETECTION_MODULES)
+
+
 def detect(
     readings: FileOpt = None,
     registry: FileOpt = None,
@@ -138,15 +177,21 @@ def detect(
     if readings is not None:
         if out is None:
             raise ConfigError("file mode needs --out FILE (.csv or .parquet).")
+        import geoenergy.ingest  # noqa: F401 - before the preload thread starts
         from geoenergy.adhoc import workspace_from_files
 
-        with workspace_from_files(
-            readings=readings, registry=registry, weather=weather, timezone=timezone
-        ) as fw:
-            _report_files(fw, out)
-            res = run_detection(
-                fw.ws, detector="unsupervised" if detector == "auto" else detector, save=False
-            )
+        warm = _preload_detection()
+        try:
+            with workspace_from_files(
+                readings=readings, registry=registry, weather=weather, timezone=timezone
+            ) as fw:
+                warm.join()
+                _report_files(fw, out)
+                res = run_detection(
+                    fw.ws, detector="unsupervised" if detector == "auto" else detector, save=False
+                )
+        finally:
+            warm.join()
     else:
         with open_workspace() as ws:
             res = run_detection(ws, detector=detector, store=ws.store, eps_m=eps_m)
