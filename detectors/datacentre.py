@@ -43,11 +43,13 @@ the facility meter's. Without an IT meter the PUE evidence is "not
 available": nothing is invented in its place.
 
 The components are suspicion values in [0, 1] on physical scales
-(:data:`COMPONENTS`), combined as their weighted mean over those available
-(:func:`score_data_centres`), so a data centre's score never depends on the
-other data centres in the batch; the list is then ranked among data centres
-only, flagged at :data:`FLAG_SCORE`, and every score comes with its reasons
-in words. A data-centre-like load on a meter *not* registered as a data
+(:data:`COMPONENTS`), combined as their weighted mean over those available,
+the *evidence* (:func:`score_data_centres`), so a data centre's score never
+depends on the other data centres in the batch; the list is then ranked
+among data centres only, flagged at :data:`FLAG_SCORE`, and every score comes
+with its reasons in words. The ``score`` column is the evidence through a
+steep logistic (:data:`SCORE_SPREAD`), so a hosting site stays low in any
+table of every meter sorted by score. A data-centre-like load on a meter *not* registered as a data
 centre is none of this module's business: it stays in the main list, a
 suspect like any other (:data:`detectors.flagging.OWN_LIST_CLASSES`).
 
@@ -84,6 +86,7 @@ __all__ = [
     "FLAG_SCORE",
     "MIN_DAYS",
     "PUE_FLOOR",
+    "SCORE_SPREAD",
     "datacentre_evidence",
     "hosting_rhythm",
     "hourly_kw",
@@ -147,8 +150,17 @@ vendors. A metered PUE below it says the IT meter carries load that is not the
 declared IT (or the facility meter misses load)."""
 
 FLAG_SCORE = 0.5
-"""Data-centre score at and above which a registered data centre is flagged in its own
-list [-]: at least half of the weighted evidence available points to mining."""
+"""Data-centre evidence at and above which a registered data centre is flagged in its own
+list [-]: at least half of the weighted evidence available points to mining (its score
+is then at least 0.5 too)."""
+
+SCORE_SPREAD = 0.05
+"""Spread of the logistic that turns the evidence into the ``score`` column [-]: the
+score is 0.5 at :data:`FLAG_SCORE`, below 0.02 at 0.3 (a flat cloud site: no weekly
+rhythm, nothing else) and above 0.98 at 0.7. The weighted share of evidence is not a
+probability, and a flat 0.29 beside the main list's scores would rank a hosting site
+above rigs whose probability is lower when a table of every meter is sorted by score;
+the ranking among data centres is the same either way."""
 
 COMPONENTS = {
     "utilisation": (1.0, "base load near the contracted capacity"),
@@ -610,9 +622,11 @@ def score_data_centres(ds, registry: pd.DataFrame, weather=None, *, meters=None)
     -------
     DataFrame
         One row per data centre, most suspicious first: ``meter_id``, ``score``
-        (weighted mean of the available :data:`COMPONENTS` suspicions, in
-        [0, 1]; NaN with fewer than :data:`MIN_DAYS` days), ``rank`` (among the
-        data centres scored, 1 = most suspicious), ``flagged`` (score >=
+        (in [0, 1], the evidence through a logistic centred on
+        :data:`FLAG_SCORE`, :data:`SCORE_SPREAD`), ``evidence`` (weighted mean of
+        the available :data:`COMPONENTS` suspicions, in [0, 1]; both NaN with
+        fewer than :data:`MIN_DAYS` days), ``rank`` (among the data centres
+        scored, 1 = most suspicious), ``flagged`` (evidence >=
         :data:`FLAG_SCORE`), ``reasons`` (str, "; "-separated, the evidence in
         words including what is not available), ``onset_date`` (local date of
         the step-up, NaT if none), one ``s_<component>`` column per component
@@ -626,15 +640,16 @@ def score_data_centres(ds, registry: pd.DataFrame, weather=None, *, meters=None)
         have = [k for k, v in comp.items() if pd.notna(v)]
         ok = e.get("days", 0) >= MIN_DAYS and have
         score = sum(w[k] * comp[k] for k in have) / sum(w[k] for k in have) if ok else np.nan
-        rows.append({"meter_id": m, "score": score, **{f"s_{k}": v for k, v in comp.items()}})
-    sc = pd.DataFrame(rows, columns=["meter_id", "score", *[f"s_{k}" for k in COMPONENTS]])
+        rows.append({"meter_id": m, "evidence": score, **{f"s_{k}": v for k, v in comp.items()}})
+    sc = pd.DataFrame(rows, columns=["meter_id", "evidence", *[f"s_{k}" for k in COMPONENTS]])
+    sc.insert(1, "score", 1.0 / (1.0 + np.exp(-(sc["evidence"] - FLAG_SCORE) / SCORE_SPREAD)))
     out = sc.merge(ev.reset_index(), on="meter_id", how="left")
-    out = out.sort_values(["score", "meter_id"], ascending=[False, True], na_position="last")
+    out = out.sort_values(["evidence", "meter_id"], ascending=[False, True], na_position="last")
     out = out.reset_index(drop=True)
     rank = pd.array(np.arange(1, len(out) + 1), dtype="Int64")
     rank[out["score"].isna().to_numpy()] = pd.NA
     out.insert(2, "rank", rank)
-    out.insert(3, "flagged", (out["score"] >= FLAG_SCORE).to_numpy())
+    out.insert(3, "flagged", (out["evidence"] >= FLAG_SCORE).to_numpy())
     n = int(out["score"].notna().sum())
     out.insert(4, "reasons", [_reasons(r, n) for r in out.itertuples(index=False)])
     out.insert(5, "onset_date", out.pop("onset_date"))
@@ -649,7 +664,10 @@ def _reasons(r, n_scored: int) -> str:
     """The evidence of one data centre in words, strongest first."""
     if pd.isna(r.score):
         return f"not scored: {int(r.days)} days with a daily level, need {MIN_DAYS}"
-    parts = [f"data-centre score {r.score:.2f}, rank {r.rank} of {n_scored} data centres"]
+    parts = [
+        f"data-centre score {r.score:.2f} (evidence {r.evidence:.2f} of 1, flagged from "
+        f"{FLAG_SCORE:g}), rank {r.rank} of {n_scored} data centres"
+    ]
     if pd.notna(r.utilisation):
         parts.append(
             f"base load {r.level_kw:,.0f} kW = {_pct(r.utilisation)} of the contracted "

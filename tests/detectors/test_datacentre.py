@@ -153,16 +153,22 @@ def test_hidden_mining_ranks_first_among_data_centres_with_reasons():
     ds, reg = _sites()
     r = score_data_centres(ds, reg)
     assert list(r["meter_id"][:2]) == ["RIGS", "FULL"] and list(r["rank"]) == [1, 2, 3, 4]
-    assert r.set_index("meter_id").loc["RIGS", "score"] == pytest.approx(1.0)
+    assert r.set_index("meter_id").loc["RIGS", "evidence"] == pytest.approx(1.0)
     assert r["flagged"].tolist() == [True, True, False, False]
-    assert (r.loc[r["flagged"], "score"] >= FLAG_SCORE).all()
+    assert (r.loc[r["flagged"], "evidence"] >= FLAG_SCORE).all()
+    # The score: the evidence through a logistic, 0.5 at the flag threshold.
+    assert (r.loc[r["flagged"], "score"] >= 0.5).all() and (
+        r.loc[~r["flagged"], "score"] < 0.5
+    ).all()
+    assert r["score"].is_monotonic_decreasing
     rigs_row = r.set_index("meter_id").loc["RIGS"]
     assert rigs_row["onset_date"] == pd.Timestamp("2023-12-11")
     assert "90 % of the contracted 1,000 kW" in rigs_row["reasons"]
     assert "stepped up by 500 kW (50 % of the contract) from 2023-12-11" in rigs_row["reasons"]
     assert "PUE behaviour: not available (no IT meter)" in rigs_row["reasons"]
     host = r.set_index("meter_id").loc["HOST"]
-    assert host["score"] == 0 and "weekend/weekday difference -" in host["reasons"]
+    assert host["evidence"] == 0 and host["score"] < 1e-4
+    assert "weekend/weekday difference -" in host["reasons"]
     assert "a hosting rhythm" in host["reasons"]
     # A site's score does not depend on the other data centres of the batch.
     alone = score_data_centres(ds, reg, meters=["RIGS"])
