@@ -663,7 +663,10 @@ def _pct(x) -> str:
 def _reasons(r, n_scored: int) -> str:
     """The evidence of one data centre in words, strongest first."""
     if pd.isna(r.score):
-        return f"not scored: {int(r.days)} days with a daily level, need {MIN_DAYS}"
+        return (
+            f"not scored: {int(r.days)} days with {MIN_HOURS_PER_DAY} or more hourly readings, "
+            f"the data-centre evidence needs {MIN_DAYS}"
+        )
     parts = [
         f"data-centre score {r.score:.2f} (evidence {r.evidence:.2f} of 1, flagged from "
         f"{FLAG_SCORE:g}), rank {r.rank} of {n_scored} data centres"

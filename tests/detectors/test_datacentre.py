@@ -201,3 +201,13 @@ def test_the_it_meter_gives_the_pue_and_the_rhythm():
     r = score_data_centres(_ds(loads), reg, meters=["SITE"]).iloc[0]
     assert r["s_pue_too_low"] == 1.0  # 1.08 metered, air cooling reaches 1.20 at best
     assert "metered PUE 1.08, below the 1.20 the declared cooling reaches" in r["reasons"]
+
+
+def test_a_site_with_too_few_hourly_days_is_not_scored_and_says_why():
+    ds, reg = _sites()
+    short = ds.isel(time=slice(0, 10 * 24))
+    r = score_data_centres(short, reg).set_index("meter_id")
+    assert r["score"].isna().all() and r["rank"].isna().all() and not r["flagged"].any()
+    assert r.loc["RIGS", "reasons"] == (
+        "not scored: 10 days with 20 or more hourly readings, the data-centre evidence needs 14"
+    )
