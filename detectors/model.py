@@ -50,6 +50,7 @@ from detectors.evaluate import evaluate
 from detectors.flagging import (
     DEFAULT_FDR,
     OWN_LIST_CLASSES,
+    LabelCalibration,
     PeerNull,
     SimulatedNull,
     flag_lists,
@@ -415,8 +416,12 @@ class MiningModel:
             mad = float(np.median(np.abs(d - np.median(d))))
             self.decision_scale_ = mad * 1.4826 if mad > 0 else float(np.std(d) or 1.0)
         self.null_ = self._fit_null(X, y)
+        self.label_calibration_ = self._fit_label_calibration(ds, registry, X, y)
         self.baseline_ = None if y is None else fit_baseline(X, y, self.random_state)
         self.card = self._card(ds, feats, X, labels, y)
+        cal = self.label_calibration_
+        if isinstance(self.card.get("flagging"), dict):
+            self.card["flagging"]["label_calibration"] = None if cal is None else cal.to_dict()
         self.card["baseline"] = self._baseline_card(X, y)
         return self
 
@@ -481,6 +486,14 @@ class MiningModel:
             exclude=None if y is None else (y == 1),
         )
 
+    def _fit_label_calibration(self, ds, registry, X, y) -> LabelCalibration | None:
+        """The inspections' ``P(mining | p)`` on the main list (None without enough labels)."""
+        if y is None:
+            return None
+        p = self.null_.p_values(self._statistic(X), self._codes(X))
+        main = self._lists(ds, registry, X.index) == "main"
+        return LabelCalibration.fit(np.where(main, p, np.nan), y)
+
     def _statistic(self, X) -> np.ndarray:
         """What the p-values are computed from (higher = more suspicious).
 
@@ -522,7 +535,13 @@ class MiningModel:
         own = np.asarray(lists) != "main"
         judged = ~own | self._has_own_peers(X) | (how == "given")
         flagged, per_list = flag_lists(
-            np.where(judged, p, np.nan), s, lists, fdr=self.fdr, how=how, given=given
+            np.where(judged, p, np.nan),
+            s,
+            lists,
+            fdr=self.fdr,
+            how=how,
+            given=given,
+            calibration=getattr(self, "label_calibration_", None),
         )
         for name, li in per_list.items():
             if name != "main":
@@ -627,8 +646,11 @@ class MiningModel:
             exactly when its status is ``"ok"``. ``attrs["flagging"]``: how the
             main list was chosen (``method``, ``fdr``, ``n_scored``,
             ``n_flagged``), its ``expected_precision`` (share of the flagged
-            meters expected to host mining; None when nothing is flagged) and
-            the same per list under ``lists``.
+            meters expected to host mining; None when nothing is flagged: the
+            lower of the peer-group null's estimate, ``expected_precision_null``,
+            and, when fitted with enough inspection labels, the inspections',
+            ``expected_precision_labels``, :class:`detectors.flagging.LabelCalibration`)
+            and the same per list under ``lists``.
         """
         self._check_fitted()
         self._check_tables(ds, registry)

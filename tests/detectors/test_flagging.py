@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 
 from detectors.flagging import (
+    LabelCalibration,
     PeerNull,
     SimulatedNull,
     benjamini_hochberg,
     expected_precision,
+    flag_lists,
     posterior_flags,
 )
 from detectors.unsupervised import UnsupervisedDetector
@@ -42,6 +44,35 @@ def test_expected_precision_is_storeys_estimate():
     p = np.array([0.001, 0.01, 0.7, 0.9])
     assert expected_precision(p, [True, True, False, False]) == pytest.approx(0.98)
     assert np.isnan(expected_precision(p, [False] * 4))
+
+
+def test_label_calibration_checks_the_null_against_the_inspections():
+    # Inspections at p = 1e-8 (3 rigs), 1e-4 (1 rig, 2 ordinary) and 0.2 (3 ordinary):
+    # P(mining | p) is isotonic in -log10 p: 1 at 1e-8, 1/3 at 1e-4, 0 at 0.2.
+    p = np.array([1e-8, 1e-8, 1e-8, 1e-4, 1e-4, 1e-4, 0.2, 0.2, 0.2, 0.5])
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, -1])
+    cal = LabelCalibration.fit(p, y)
+    assert (cal.n_mining, cal.n_not_mining) == (4, 5)
+    np.testing.assert_allclose(cal.probability([1e-8, 1e-4, 0.2, 1e-12]), [1, 1 / 3, 0, 1])
+    assert np.isnan(cal.probability([np.nan])[0])
+    # A list of two sure rigs and one meter at 1e-4: (1 + 1 + 1/3) / 3.
+    assert cal.precision([1e-9, 1e-8, 1e-4]) == pytest.approx(7 / 9)
+    # Fewer than MIN_CALIBRATION_LABELS of a verdict: no calibration.
+    assert LabelCalibration.fit(p[:5], np.array([1, 1, 1, 1, 0])) is None
+    # The announced precision is the lower of the null's (Storey) and the inspections'.
+    pv = np.r_[[1e-9, 1e-8, 1e-4], np.linspace(0.05, 1.0, 97)]
+    flagged, summary = flag_lists(pv, pv, np.full(100, "main"), fdr=0.05, calibration=cal)
+    main = summary["main"]
+    assert flagged[:3].all() and main["n_flagged"] == 3
+    assert main["expected_precision_null"] == pytest.approx(
+        expected_precision(pv, flagged), abs=1e-4
+    )
+    assert main["expected_precision_labels"] == pytest.approx(7 / 9, abs=1e-4)
+    assert main["expected_precision"] == min(
+        main["expected_precision_null"], main["expected_precision_labels"]
+    )
+    assert main["n_labels"] == 9
+    assert LabelCalibration.to_dict(cal)["n_mining"] == 4
 
 
 def test_simulated_null_flags_rigs_among_a_fifth_of_them():
@@ -113,6 +144,22 @@ def test_mining_model_reports_the_lists_expected_precision():
     assert (rs["flagged"] & (rs["list"] == "main")).sum() <= f.sum()
     with pytest.raises(ValueError, match="fdr must be a false-discovery rate"):
         MiningModel("unsupervised", fdr=0).fit(pop.readings, pop.registry)
+    # Without labels the null's estimate is announced; with the inspections, the
+    # lower of the null's and theirs, and the card keeps the calibration.
+    assert info["expected_precision"] == info["expected_precision_null"]
+    assert m.card["flagging"]["label_calibration"] is None
+    lab = MiningModel("unsupervised").fit(
+        pop.readings, pop.registry, weather=pop.weather, labels=pop.labels
+    )
+    li = lab.score(pop.readings, pop.registry, weather=pop.weather, reasons=False).attrs[
+        "flagging"
+    ]
+    # Measured: the null announces 1.0 for a list that is 8/14 rigs; the 8 inspections
+    # (3 rigs, 5 ordinary) announce 0.59.
+    assert li["n_labels"] == 8 and lab.card["flagging"]["label_calibration"]["n_mining"] == 3
+    real = truth.mean()
+    assert li["expected_precision"] <= li["expected_precision_null"]
+    assert abs(li["expected_precision"] - real) < abs(li["expected_precision_null"] - real)
     assert isinstance(r, pd.DataFrame)
 
 
