@@ -443,12 +443,13 @@ class FeatureCache:
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
             arrays = {
-                name: np.load(self._layout_dir() / f"{meta['token']}-{name}.npy")
+                # mapped: a re-run copies what it keeps once, straight from the page cache
+                name: np.load(self._layout_dir() / f"{meta['token']}-{name}.npy", mmap_mode="r")
                 for name in ("ids", "sums", "counts")
             }
         except (OSError, ValueError, KeyError):  # damaged or replaced meanwhile: read again
             return None
-        arrays["ids"] = arrays["ids"].astype(object)
+        arrays["ids"] = np.asarray(arrays["ids"]).astype(object)
         return {**meta, **arrays}
 
     def _save_layout(self, bucket: int, layout: dict) -> None:
@@ -647,17 +648,27 @@ class _Bucket:
         lo, hi = max(0, shift), min(old_n, shift + n_t)
         ids = kept["ids"]
         outside = int(kept["outside"])
-        if shift == 0 and old_n == n_t:
-            sums, counts = kept["sums"], kept["counts"].astype(np.int32)
-        else:
-            sums = np.zeros((len(ids), n_t))
-            counts = np.zeros((len(ids), n_t), dtype=np.int32)
-            if hi > lo:
-                sums[:, lo - shift : hi - shift] = kept["sums"][:, lo:hi]
-                counts[:, lo - shift : hi - shift] = kept["counts"][:, lo:hi]
-            outside += int(kept["counts"].sum(dtype=np.int64)) - int(counts.sum(dtype=np.int64))
-        del kept["sums"], kept["counts"]
         added = self.names[len(kept["files"]) :]
+        if shift == 0 and old_n == n_t:  # the same window: the kept arrays as they are
+            sums = np.array(kept["sums"]) if added else kept["sums"]
+            counts = kept["counts"].astype(np.int32) if added else kept["counts"]
+        else:  # copied once from the mapped file into the new window (zeros elsewhere)
+            sums = np.empty((len(ids), n_t))
+            counts = np.empty((len(ids), n_t), dtype=np.int32)
+            a, b = lo - shift, hi - shift  # the kept columns' place in the new window
+            if hi > lo:
+                sums[:, a:b] = kept["sums"][:, lo:hi]
+                counts[:, a:b] = kept["counts"][:, lo:hi]
+                outside += int(kept["counts"][:, :lo].sum(dtype=np.int64))
+                outside += int(kept["counts"][:, hi:].sum(dtype=np.int64))
+            else:
+                a = b = 0
+                outside += int(kept["counts"].sum(dtype=np.int64))
+            sums[:, :a] = 0.0
+            sums[:, b:] = 0.0
+            counts[:, :a] = 0
+            counts[:, b:] = 0
+        del kept["sums"], kept["counts"]
         arrays = self._read(added)
         n_rows = 0
         if arrays is not None:

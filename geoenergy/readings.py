@@ -677,6 +677,10 @@ def complete_steps(sums, counts, intervals_s, duration_s) -> np.ndarray:
     duration_s = np.asarray(duration_s, dtype=np.float64)
     if len(duration_s) and (duration_s == duration_s[0]).all():  # one step length: per meter
         expected = np.rint(duration_s[0] / np.asarray(intervals_s, dtype=np.float64))
+        if np.issubdtype(counts.dtype, np.integer) and (
+            expected.min(initial=0) >= 0 and expected.max(initial=0) <= np.iinfo(counts.dtype).max
+        ):
+            expected = expected.astype(counts.dtype)  # compared in the counts' own type
         return np.where(counts == expected[:, None], sums, np.nan)
     out = np.full(sums.shape, np.nan)
     expected = np.rint(duration_s[None, :] / intervals_s[:, None])

@@ -254,3 +254,30 @@ def test_a_late_reading_of_one_old_day_of_one_meter_is_seen(city, tmp_path, _mig
     after, cache = _features(ws, ws.path / CACHE_FOLDER)
     assert cache.buckets["read"] == 4
     pd.testing.assert_frame_equal(after, cold, check_exact=True)
+
+
+def test_a_kept_layout_follows_a_moved_window(city_ws, tmp_path):
+    """A later start reuses the kept layout (no file read) and equals a fresh read; the
+    full window after it reads the store again (once its kernel rows are gone), since the
+    narrower layout lost days."""
+
+    def feats(folder, start=None):
+        lazy = detection_inputs(city_ws, load=False, start=start)
+        cache = FeatureCache(folder, readings=city_ws.readings)
+        return cache.extract_features(lazy.readings, weather=lazy.weather), cache
+
+    full, _ = feats(tmp_path / "kept")
+    later, cache = feats(tmp_path / "kept", start="2023-11-04")
+    assert cache.buckets == {"read": 0, "extended": 0, "kept": 4, "skipped": 0}
+    assert cache.rows_read == 0
+    fresh, fresh_cache = feats(tmp_path / "fresh", start="2023-11-04")
+    assert fresh_cache.buckets["read"] == 4
+    pd.testing.assert_frame_equal(later, fresh, check_exact=True)
+    again, cache = feats(tmp_path / "kept")
+    assert cache.buckets["skipped"] == 4  # the full window's kernel rows are still kept
+    pd.testing.assert_frame_equal(again, full, check_exact=True)
+    for path in (tmp_path / "kept").glob("features-*.parquet"):
+        path.unlink()
+    again, cache = feats(tmp_path / "kept")
+    assert cache.buckets["read"] == 4
+    pd.testing.assert_frame_equal(again, full, check_exact=True)
