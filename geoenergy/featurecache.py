@@ -604,7 +604,10 @@ class _Bucket:
         )
         duration = np.diff(self.edge_ns) / 1e9
         if len(pos) == len(lay["ids"]) and (pos == np.arange(len(pos))).all():
-            return complete_steps(lay["sums"], lay["counts"], interval, duration)  # no copy
+            sums = lay["sums"]  # every meter of the bucket, in order: no copy
+            own = isinstance(sums, np.ndarray) and not isinstance(sums, np.memmap)
+            own = own and sums.flags.writeable and sums.dtype == np.float64
+            return complete_steps(sums, lay["counts"], interval, duration, inplace=own)
         sums = np.zeros((len(meters), n_t))
         counts = np.zeros((len(meters), n_t), dtype=lay["counts"].dtype)
         have = pos >= 0

@@ -662,7 +662,7 @@ def step_of(ts, edge_ns) -> np.ndarray:
     return np.searchsorted(edge_ns, ts, side="right") - 1
 
 
-def complete_steps(sums, counts, intervals_s, duration_s) -> np.ndarray:
+def complete_steps(sums, counts, intervals_s, duration_s, *, inplace: bool = False) -> np.ndarray:
     """Energy of each (meter, step) [kWh]: the sum where every reading is present, else NaN.
 
     Parameters
@@ -673,6 +673,9 @@ def complete_steps(sums, counts, intervals_s, duration_s) -> np.ndarray:
         Each meter's reading interval [s].
     duration_s : ndarray, shape (steps,)
         Length of each step [s].
+    inplace : bool, default False
+        Write the NaNs into ``sums`` (float64, writable) and return it: no
+        second array of the same size.
     """
     duration_s = np.asarray(duration_s, dtype=np.float64)
     if len(duration_s) and (duration_s == duration_s[0]).all():  # one step length: per meter
@@ -681,6 +684,9 @@ def complete_steps(sums, counts, intervals_s, duration_s) -> np.ndarray:
             expected.min(initial=0) >= 0 and expected.max(initial=0) <= np.iinfo(counts.dtype).max
         ):
             expected = expected.astype(counts.dtype)  # compared in the counts' own type
+        if inplace:
+            sums[counts != expected[:, None]] = np.nan
+            return sums
         return np.where(counts == expected[:, None], sums, np.nan)
     out = np.full(sums.shape, np.nan)
     expected = np.rint(duration_s[None, :] / intervals_s[:, None])
