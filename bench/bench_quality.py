@@ -297,6 +297,7 @@ def evaluate_population(pop, *, k=(20, 50, 100), log=print) -> tuple[pd.DataFram
                 "scored_on": "unlabelled" if unl else "all",
                 **_figures(y, s, flagged, k=kk),
                 "expected_precision": meta[name].get("expected_precision"),
+                "learner": meta[name].get("learner", ""),  # what the supervised CV chose
                 "seconds": meta[name]["seconds"],
             }
         )

@@ -88,6 +88,7 @@ def build_card(model, ds, feats, X, labels, y, *, spec=None) -> dict:
             "not_mining": int((labels["label"] == "not_mining").sum()),
             "used_mining": int((y == 1).sum()),
             "used_not_mining": int((y == 0).sum()),
+            "not_mining_use": _not_mining_use(det),
         }
     return {
         "format": CARD_FORMAT,
@@ -126,6 +127,27 @@ def build_card(model, ds, feats, X, labels, y, *, spec=None) -> dict:
         "labels": labelled,
         "evaluation": {"training_labels": _label_metrics(model, X, y)} if labelled else {},
     }
+
+
+def _not_mining_use(det) -> str:
+    """Whether and how the inspected non-miners shaped the ranking, in words."""
+    if not isinstance(det, SupervisedDetector):
+        return "not used to fit: only to evaluate (this detector does not learn from labels)"
+    if det.fallback_:
+        return "not used: without a confirmed miner the detector ranks with its prior"
+    learner = getattr(det, "learner_", "blend")
+    used = {
+        "prior": "not used to rank: the cross-validated selection kept the prior",
+        "blend": "negatives of the bagged positive-unlabelled learners (in every bag)",
+        "learners": "negatives of the bagged positive-unlabelled learners (in every bag)",
+        "baseline": "negatives of the gradient-boosting classifier that ranks",
+        "stack": "negatives of the gradient-boosting classifier, rank-averaged with the prior",
+        "prior+benign": "benign look-alikes: the prior is demoted near them relative to "
+        "confirmed miners",
+        "stack+benign": "negatives of the gradient-boosting classifier and benign look-alikes "
+        "that demote the stack near them",
+    }.get(learner, learner)
+    return f"{learner}: {used}"
 
 
 def _groups_summary(ds) -> dict:

@@ -23,6 +23,15 @@ sigmoid(a logit f + b)`` is then fitted so that ``c P(mining | x)`` best
 explains which meters carry a mining label. With no confirmed miner at all
 there is nothing to learn: the detector warns and scores with the prior.
 
+With ``select="1se"`` (what :class:`detectors.model.MiningModel` uses) the
+blend is only one candidate: the prior alone, the learners alone, the plain
+gradient-boosting baseline, a rank average of the prior and the baseline,
+and the prior or that stack demoted near inspected non-miners (a benign
+look-alike model) are judged on held-out labels by repeated stratified
+cross-validation, and the prior ranks unless another candidate beats it by
+more than one corrected standard error (:mod:`detectors._select`). The
+winner is ``learner_``; the figures behind it are ``selection_``.
+
 References
 ----------
 .. [1] Mordelet, F. and Vert, J.-P. (2014). A bagging SVM to learn from
@@ -47,7 +56,24 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
+from detectors._select import (
+    CANDIDATES,
+    MIN_GAIN,
+    MIN_MINERS,
+    NEEDS_BASELINE,
+    NEEDS_BENIGN,
+    NOT_MINING_USE,
+    REPEATS,
+    benign_share,
+    benign_share_loo,
+    choose,
+    kernel_bandwidth,
+    percentile_of,
+    pu_auc,
+)
+from detectors.baseline import make_baseline
 from detectors.reasons import occlusion
 from detectors.robust import RobustStats, _column_index, resolve_directions
 from detectors.unsupervised import UnsupervisedDetector
@@ -64,9 +90,6 @@ _PLATT_BOUNDS = ((0.05, 2.0), (-10.0, 10.0))
 neighbouring probabilities apart, so equal probabilities never tie distinct scores."""
 _CV_TOLERANCE = 0.01  # [AUC] a weight this close to the best that trusts the prior more wins
 _FALLBACK_WEIGHT = 0.5  # "auto" with fewer than two confirmed miners: nothing to validate on
-_MIN_MINERS_TO_SELECT = 10
-"""Labelled miners ``select="1se"`` needs (two per fold of five) before the learners may
-outrank the prior: with one hidden miner per fold, a fold's AUC is one miner's rank."""
 
 
 class NoPositiveLabelsWarning(UserWarning):
@@ -132,10 +155,11 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         found not mining; any other value (e.g. -1 or NaN) is unlabelled.
     select : None or "1se", default None
         With a fixed ``prior_weight``: None keeps the blend; "1se" chooses
-        among the blend, the prior alone and the learners alone by
-        cross-validation on the labels with the one-standard-error rule
-        (:meth:`_select_learner`; what :class:`detectors.model.MiningModel`
-        uses).
+        among :data:`detectors._select.CANDIDATES` (prior, blend, learners,
+        baseline, stack, prior+benign, stack+benign) by repeated stratified
+        cross-validation on the labels with the corrected one-standard-error
+        rule over the prior (:meth:`_select_learner`; what
+        :class:`detectors.model.MiningModel` uses).
     random_state : int, RandomState or None, default None
 
     Attributes
@@ -162,9 +186,17 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         (empty unless ``prior_weight="auto"`` or ``select="1se"`` had at least two
         confirmed miners).
     learner_ : str
-        What ranks: "blend", "prior" or "learners" (see ``select``).
+        What ranks: a key of :data:`detectors._select.CANDIDATES` ("blend"
+        without ``select``).
     selection_ : dict
-        The cross-validated figures behind ``learner_`` (empty without ``select``).
+        The cross-validated figures behind ``learner_`` and how the inspected
+        non-miners were used (empty without ``select``).
+    baseline_ : Pipeline or None
+        The gradient-boosting classifier of the "baseline" and "stack"
+        candidates, fitted on every inspected meter (None when not chosen).
+    benign_ : tuple or None
+        ``(inputs, is_benign, bandwidth)`` of the inspected meters for the
+        benign look-alike model (None unless a "+benign" candidate won).
     n_positive_, n_negative_, n_unlabelled_ : int
     fallback_ : bool
         True when no confirmed miner was given: scores come from ``prior_``.
@@ -279,9 +311,13 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         self.anomaly_scale_ = 1.0
         Z = self._inputs(X, fit=True)
         rng = check_random_state(self.random_state)
-        self.prior_weight_, self.cv_scores_ = self._choose_prior_weight(Z, pos, neg, rng)
-        self._fit_learners(Z, pos, neg, rng)
-        self._calibrate(pos)
+        # Hundreds of tiny fits (a hundred rows each): BLAS threads only contend for the
+        # cores (measured: 14 s single-threaded vs > 600 s with a thread per core on a
+        # busy 2-core machine), so the learners run on one thread.
+        with threadpool_limits(limits=1):
+            self.prior_weight_, self.cv_scores_ = self._choose_prior_weight(Z, pos, neg, rng, X)
+            self._fit_learners(Z, X, pos, neg, rng)
+            self._calibrate(pos)
         self.offset_ = 1.0 - float(self.threshold)
         return self
 
@@ -398,18 +434,78 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             self.anomaly_scale_ = float(hi) if hi > 0 else 1.0
         return np.column_stack([E, a / self.anomaly_scale_])
 
-    def _fit_learners(self, Z, pos, neg, rng) -> None:
+    def _fit_learners(self, Z, X, pos, neg, rng) -> None:
+        """Fit what ``learner_`` ranks with on all labels, and its out-of-sample score ``f``.
+
+        The bagged learners are always fitted (the PU part of every "blend");
+        the baseline classifier and the benign look-alike model only when the
+        chosen candidate uses them. ``oob_score_`` holds each training meter's
+        score from models that did not see its label (out-of-bag bags, its
+        neighbours without itself, the baseline's out-of-fold probability, the
+        benign kernel without its own), which the calibration needs.
+        """
         self.models_, oob = _bagged(Z, pos, neg, rng, self._bag_params())
         self.train_inputs_ = Z
         self.train_positive_ = pos.copy()
         # A meter in every bag (an inspected non-miner) has no out-of-bag vote.
         bag = np.where(np.isnan(oob), self._bag_score(Z), oob)
-        self.oob_score_ = self._blend(bag, self._neighbour_share(Z, exclude_self=True), Z)
+        learned = 0.5 * (bag + self._neighbour_share(Z, exclude_self=True))
+        name = self.learner_
+        self.baseline_, self.benign_, self.reference_ = None, None, {}
+        base = benign = None
+        if name in NEEDS_BASELINE:
+            self.baseline_, base = _fit_baseline_oof(X, pos, neg, self._cv_folds(pos, neg), rng)
+            self.reference_ = {
+                "prior": np.sort(self._prior_score(Z)),
+                "baseline": np.sort(base),
+            }
+        if name in NEEDS_BENIGN:
+            insp = np.flatnonzero(pos | neg)
+            T, T_benign = Z[insp], neg[insp]
+            h = kernel_bandwidth(T)
+            self.benign_ = (T, T_benign, h)
+            benign = benign_share(T, T_benign, Z, h)
+            benign[insp] = benign_share_loo(T, T_benign, h)
+        self.oob_score_ = self._combine(name, Z, learned, base, benign)
+
+    def _prior_score(self, Z: np.ndarray) -> np.ndarray:
+        """The prior's anomaly (last input column) mapped to [0, 1) by ``prior_saturation``."""
+        a = np.maximum(Z[:, -1], 0.0)
+        return a / (a + self.prior_saturation)
+
+    def _combine(self, name, Z, learned, base, benign, reference=None) -> np.ndarray:
+        """The ranking score ``f`` of candidate ``name`` from its parts (:data:`CANDIDATES`).
+
+        ``reference``: sorted prior and baseline scores the stack's percentiles
+        are taken against (default: those of the training meters, ``reference_``).
+        """
+        if self.prior_ is None:
+            return learned
+        prior = self._prior_score(Z)
+        if name in ("prior", "prior+benign"):
+            f = prior
+        elif name == "learners":
+            f = learned
+        elif name == "blend":
+            w = self.prior_weight
+            w = self.prior_weight_ if isinstance(w, str) else float(w)  # "auto": chosen
+            f = (1.0 - w) * learned + w * prior
+        elif name == "baseline":
+            f = base
+        else:  # stack, stack+benign
+            ref = self.reference_ if reference is None else reference
+            f = 0.5 * (percentile_of(ref["prior"], prior) + percentile_of(ref["baseline"], base))
+        if name.endswith("+benign"):
+            f = f * (1.0 - benign)
+        return f
+
+    def _cv_folds(self, pos, neg) -> int:
+        return int(max(2, min(self.cv, pos.sum(), max(neg.sum(), 2))))
 
     def _bag_params(self) -> dict:
         return {"n_bags": self.n_bags, "ratio": self.unlabelled_ratio, "C": self.C}
 
-    def _choose_prior_weight(self, Z, pos, neg, rng) -> tuple[float, dict]:
+    def _choose_prior_weight(self, Z, pos, neg, rng, X=None) -> tuple[float, dict]:
         """The prior's share in the blend: fixed, or chosen by cross-validation on the labels.
 
         With ``prior_weight="auto"`` the labelled meters are split into ``cv``
@@ -422,8 +518,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         wins instead, because a dozen labelled miners make a noisy judge and the
         prior's physics does not depend on them.
 
-        With a fixed weight and ``select="1se"``, the same folds judge three
-        learners (:meth:`_select_learner`).
+        With a fixed weight and ``select="1se"``, repeated folds judge the
+        candidates of :data:`detectors._select.CANDIDATES` (:meth:`_select_learner`).
 
         Returns
         -------
@@ -436,7 +532,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             return 0.0, {}
         if not isinstance(self.prior_weight, str):
             if self.select == "1se":
-                return self._select_learner(Z, pos, neg, rng)
+                return self._select_learner(Z, X, pos, neg, rng)
             return float(self.prior_weight), {}
         auc = self._cv_auc(Z, pos, neg, rng, _WEIGHTS)
         if auc is None:
@@ -446,58 +542,116 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         weight = max(w for w, v in scores.items() if v >= best - _CV_TOLERANCE)
         return float(weight), scores
 
-    def _select_learner(self, Z, pos, neg, rng) -> tuple[float, dict]:
-        """Blend, prior alone or learners alone, by the one-standard-error rule.
+    def _select_learner(self, Z, X, pos, neg, rng) -> tuple[float, dict]:
+        """What ranks, among :data:`detectors._select.CANDIDATES`, by cross-validation.
 
-        The candidates are the blend at ``prior_weight`` ("blend"), the prior's
-        anomaly alone (weight 1, "prior") and the two learners alone (weight 0,
-        "learners"), judged on the folds of :meth:`_choose_prior_weight` by the
-        PU ROC AUC of the hidden labelled miners. The prior wins unless a
-        candidate's mean AUC beats it by more than one standard error of their
-        fold-to-fold differences (the one-standard-error rule of Breiman et al.
-        [4]_): the labels must show that they help, since a few miners judge
-        noisily and the prior's physics does not depend on them. Among the
-        candidates that beat the prior so, the best mean wins. With fewer than
-        :data:`_MIN_MINERS_TO_SELECT` labelled miners (two per fold) the folds
-        cannot show it, and the prior ranks.
+        Repeated stratified folds of the labelled meters (:func:`detectors._select.choose`):
+        a candidate replaces the prior only when its mean judging-AUC gain on the
+        hidden labels exceeds one corrected standard error; the best such
+        candidate wins. The baseline and the benign model need inspected
+        non-miners (one per fold); without :data:`detectors._select.MIN_MINERS`
+        labelled miners the prior ranks.
         """
-        blend = float(self.prior_weight)
-        names = {"blend": blend, "prior": 1.0, "learners": 0.0}
-        n_pos = int(pos.sum())
+        n_pos, n_neg = int(pos.sum()), int(neg.sum())
+        info = {
+            "rule": "one corrected standard error over the prior (repeated stratified CV, "
+            "mean of the PU AUC and the AUC against the hidden non-miners), and a gain of "
+            f"at least {MIN_GAIN:g} for a candidate that replaces the prior's ranking",
+            "labelled_miners": n_pos,
+            "labelled_not_mining": n_neg,
+            "not_mining_use": NOT_MINING_USE,
+        }
+        names = ["prior", "blend", "learners"]
+        folds = min(int(self.cv), n_pos)
+        if n_neg >= folds and X is not None:
+            names += ["baseline", "stack", "prior+benign", "stack+benign"]
         auc = None
-        if n_pos >= _MIN_MINERS_TO_SELECT:
-            auc = self._cv_auc(Z, pos, neg, rng, tuple(dict.fromkeys(names.values())))
+        if n_pos >= MIN_MINERS:
+            auc = self._cv_candidates(Z, X, pos, neg, rng, names, folds)
         if auc is None:
             self.learner_ = "prior"
             self.selection_ = {
-                "rule": "one-standard-error over the prior",
+                **info,
                 "winner": "prior",
-                "why": f"{n_pos} labelled miners; {_MIN_MINERS_TO_SELECT} needed to judge "
-                "the learners",
+                "why": f"{n_pos} labelled miners; {MIN_MINERS} needed to judge the candidates",
             }
             return 1.0, {}
-        base = np.asarray(auc[1.0])
-        table, winner, best = {}, "prior", float(base.mean())
-        for name, w in names.items():
-            v = np.asarray(auc[w])
-            d = v - base
-            se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("inf")
-            table[name] = {
-                "weight": w,
-                "cv_auc": float(v.mean()),
-                "gain_over_prior": float(d.mean()),
-                "se": se,
-            }
-            if name != "prior" and d.mean() > se and v.mean() > best:
-                winner, best = name, float(v.mean())
+        judged, parts = auc
+        winner, table = choose(judged, test_share=1.0 / folds)
+        for name in table:
+            table[name]["cv_pu_auc"] = float(np.mean(parts["pu"][name]))
+            table[name]["cv_inspected_auc"] = float(np.mean(parts["inspected"][name]))
+        for name in table:
+            table[name]["what"] = CANDIDATES[name]
         self.learner_ = winner
         self.selection_ = {
-            "rule": "one-standard-error over the prior",
-            "folds": len(base),
+            **info,
+            "folds": folds,
+            "repeats": REPEATS,
             "candidates": table,
             "winner": winner,
         }
-        return names[winner], {w: float(np.mean(v)) for w, v in auc.items()}
+        weight = {"prior": 1.0, "learners": 0.0}.get(winner, float(self.prior_weight))
+        return weight, {}
+
+    def _cv_candidates(self, Z, X, pos, neg, rng, names, folds) -> tuple | None:
+        """Per-fold judging AUC of every candidate in ``names``, and its two halves.
+
+        The judging AUC is the mean of the PU AUC (hidden miners against the
+        unlabelled meters and the hidden non-miners) and the inspected AUC
+        (hidden miners against the hidden non-miners only; the PU AUC when a
+        fold has no hidden non-miner). Returns ``(auc, {"pu": ..., "inspected":
+        ...})``, dicts of name to per-fold values, or None without a usable fold.
+        """
+        from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+
+        labelled = np.flatnonzero(pos | neg)
+        strata = pos[labelled].astype(int)
+        seed = rng.randint(2**31 - 1)
+        if int(neg.sum()) >= folds:
+            split = RepeatedStratifiedKFold(n_splits=folds, n_repeats=REPEATS, random_state=seed)
+        else:
+            split = RepeatedKFold(n_splits=folds, n_repeats=REPEATS, random_state=seed)
+        unlabelled = ~pos & ~neg
+        prior_sorted = np.sort(self._prior_score(Z))
+        auc = {name: [] for name in names}
+        parts = {"pu": {name: [] for name in names}, "inspected": {name: [] for name in names}}
+        for _train, test in split.split(labelled, strata):
+            held = np.zeros(len(Z), dtype=bool)
+            held[labelled[test]] = True
+            p_tr, n_tr = pos & ~held, neg & ~held
+            judge = unlabelled | held
+            hidden = labelled[test]
+            mixed = bool(pos[hidden].any() and neg[hidden].any())
+            truth = pos[judge]
+            if not p_tr.any() or not truth.any() or truth.all():
+                continue
+            models, _ = _bagged(Z, p_tr, n_tr, rng, self._bag_params(), oob=False)
+            bag = np.mean([m.predict_proba(Z)[:, 1] for m in models], axis=0)
+            learned = 0.5 * (bag + _neighbour_share(Z, p_tr, Z, self.n_neighbors))
+            base = benign = ref = None
+            if any(n in NEEDS_BASELINE for n in names):
+                tr = np.flatnonzero(p_tr | n_tr)
+                clf = make_baseline(rng.randint(2**31 - 1))
+                base = clf.fit(X[tr], p_tr[tr].astype(int)).predict_proba(X)[:, 1]
+                ref = {"prior": prior_sorted, "baseline": np.sort(base)}
+            if any(n in NEEDS_BENIGN for n in names):
+                insp = np.flatnonzero(p_tr | n_tr)
+                T, T_benign = Z[insp], n_tr[insp]
+                benign = benign_share(T, T_benign, Z, kernel_bandwidth(T))
+            for name in names:
+                f = self._combine(name, Z, learned, base, benign, reference=ref)
+                pu = pu_auc(truth, f[judge])
+                # The fold's hidden miners against its hidden non-miners: the benign
+                # look-alikes that crowd the top of the list, which the unlabelled
+                # meters (mostly ordinary) hardly weigh in the PU AUC.
+                insp = pu_auc(pos[hidden], f[hidden]) if mixed else pu
+                parts["pu"][name].append(pu)
+                parts["inspected"][name].append(insp)
+                auc[name].append(0.5 * (pu + insp))
+        if not auc["prior"]:
+            return None
+        return auc, parts
 
     def _cv_auc(self, Z, pos, neg, rng, weights) -> dict | None:
         """PU AUC of the hidden labelled miners per fold and candidate weight (None: no folds)."""
@@ -535,7 +689,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
                 continue
             for w in weights:
                 f = (1.0 - w) * learned + w * prior_score
-                auc[w].append(_pu_auc(truth, f[judge]))
+                auc[w].append(pu_auc(truth, f[judge]))
         if not auc[weights[0]]:
             return None
         return auc
@@ -549,22 +703,17 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             self.train_inputs_, self.train_positive_, Z, self.n_neighbors, exclude_self
         )
 
-    def _raw_score(self, Z: np.ndarray) -> np.ndarray:
-        return self._blend(self._bag_score(Z), self._neighbour_share(Z), Z)
-
-    def _blend(self, bag: np.ndarray, near: np.ndarray, Z: np.ndarray) -> np.ndarray:
-        """Mean of the two learners and, with ``prior_weight``, the prior's own score.
-
-        A few dozen confirmed miners cannot stand for every disguise; the prior's
-        anomaly (last input column, in units of its training spread) keeps the
-        physics in the ranking where the labels are silent.
-        """
-        w = self.prior_weight_ if self.prior_ is not None else 0.0
-        learned = 0.5 * (bag + near)
-        if w == 0.0:
-            return learned
-        a = np.maximum(Z[:, -1], 0.0)
-        return (1.0 - w) * learned + w * a / (a + self.prior_saturation)
+    def _raw_score(self, Z: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """The ranking score ``f`` of the chosen candidate ``learner_``."""
+        name = self.learner_
+        learned = 0.5 * (self._bag_score(Z) + self._neighbour_share(Z))
+        base = benign = None
+        if getattr(self, "baseline_", None) is not None:  # (absent from older models)
+            base = self.baseline_.predict_proba(X)[:, 1]
+        if getattr(self, "benign_", None) is not None:
+            T, T_benign, h = self.benign_
+            benign = benign_share(T, T_benign, Z, h)
+        return self._combine(name, Z, learned, base, benign)
 
     def _calibrate(self, pos: np.ndarray) -> None:
         """Elkan-Noto: ``c = P(labelled | mining)``, then ``P(mining | x)`` by PU likelihood.
@@ -614,7 +763,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
 
     def _probability(self, X: np.ndarray) -> np.ndarray:
-        return self._platt(self._raw_score(self._inputs(X)))
+        return self._platt(self._raw_score(self._inputs(X), X))
 
     def mining_probability(self, X) -> np.ndarray:
         """Calibrated probability that each meter hosts mining, ``P(mining | x)``.
@@ -729,19 +878,24 @@ def _neighbour_share(T, T_pos, Z, n_neighbors: int, exclude_self: bool = False) 
     return out
 
 
-def _pu_auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC AUC of the hidden miners ``y`` against the rest (ties count half).
+def _fit_baseline_oof(X, pos, neg, folds, rng):
+    """The baseline classifier on all inspected meters, and its out-of-sample ``P(mining)``.
 
-    Under "labelled at random" the PU AUC is a linear function of the true AUC
-    [3]_, so it ranks weights the way the true AUC would; the PU average
-    precision does not (the unlabelled miners dominate it).
+    Inspected meters get the probability of a classifier fitted on the other
+    ``folds - 1`` folds (stratified); the others that of the classifier fitted
+    on every inspected meter (it never saw them).
     """
-    from scipy.stats import rankdata
+    from sklearn.model_selection import StratifiedKFold
 
-    r = rankdata(s)
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    insp = np.flatnonzero(pos | neg)
+    yy = pos[insp].astype(int)
+    clf = make_baseline(rng.randint(2**31 - 1)).fit(X[insp], yy)
+    out = clf.predict_proba(X)[:, 1]
+    split = StratifiedKFold(folds, shuffle=True, random_state=rng.randint(2**31 - 1))
+    for tr, te in split.split(insp, yy):
+        part = make_baseline(rng.randint(2**31 - 1)).fit(X[insp[tr]], yy[tr])
+        out[insp[te]] = part.predict_proba(X[insp[te]])[:, 1]
+    return clf, out
 
 
 def _sigmoid(t: np.ndarray) -> np.ndarray:

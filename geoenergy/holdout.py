@@ -231,6 +231,10 @@ class HoldoutEvaluation:
                 "cutoff": f"{self.split.cutoff:%Y-%m-%d}",
                 "readings": f"before {self.split.cutoff:%Y-%m-%d} (local time)",
                 "detector": str(self.model.detector),
+                # what the refitted supervised detector's cross-validation chose to rank with
+                "learner": (getattr(self.model, "card", None) or {})
+                .get("detector", {})
+                .get("learner"),
                 "n_train": len(self.split.train),
                 "n_train_mining": int(self.split.train["label"].eq("mining").sum()),
                 "n_test": len(self.split.test),

@@ -149,6 +149,20 @@ def test_supervised_needs_and_uses_labels(pop):
     assert m.card["evaluation"]["training_labels"]["scores"] == "out-of-bag"
     r = m.score(pop.readings, pop.registry, weather=pop.weather)
     assert r["score"].dropna().between(0, 1).all()
+    # The card says what ranks, why, and whether and how the non-miner verdicts were used.
+    from detectors._select import CANDIDATES
+
+    det = m.card["detector"]
+    assert det["learner"] in CANDIDATES and det["learner"] == m.detector_.learner_
+    assert det["selection"]["winner"] == det["learner"]
+    assert det["selection"]["labelled_not_mining"] == labels["used_not_mining"]
+    assert "inspected non-miners" in det["selection"]["not_mining_use"]
+    assert labels["not_mining_use"].startswith(det["learner"] + ": ")
+    if "candidates" in det["selection"]:
+        assert det["selection"]["candidates"][det["learner"]]["what"] == CANDIDATES[det["learner"]]
+    else:  # too few confirmed miners to judge a candidate: the prior ranks, and the card says so
+        assert det["learner"] == "prior" and "needed" in det["selection"]["why"]
+        assert labels["not_mining_use"].startswith("prior: not used to rank")
 
 
 def test_rule_model_gives_rules_as_reasons(pop):

@@ -157,3 +157,125 @@ def test_bad_prior_weight_is_named():
         SupervisedDetector(prior_weight="best").fit(X, y)
     with pytest.raises(ValueError, match="cv must be an int >= 1"):
         SupervisedDetector(cv=0).fit(X, y)
+
+
+def _ap(y, s):
+    from detectors.evaluate import average_precision
+
+    return average_precision(y, s)
+
+
+def test_with_uninformative_labels_the_selection_keeps_the_prior():
+    # "Mining" verdicts on meters drawn at random: held-out labels cannot show a gain.
+    X, _, kind = _population(n_normal=300)
+    rng = np.random.default_rng(5)
+    y = np.full(len(X), -1)
+    picked = rng.choice(len(X), 30, replace=False)
+    y[picked[:15]], y[picked[15:]] = 1, 0
+    det = SupervisedDetector(select="1se", random_state=0).fit(X, y)
+    assert det.learner_ == "prior"
+    table = det.selection_["candidates"]
+    assert set(table) == {
+        "prior",
+        "blend",
+        "learners",
+        "baseline",
+        "stack",
+        "prior+benign",
+        "stack+benign",
+    }
+    assert not any(c["beats_prior"] for c in table.values())
+    assert det.selection_["folds"] == 5 and det.selection_["repeats"] == 3
+    # The prior ranks: the rigs (and heaters, which it cannot tell apart) on top.
+    p = det.mining_score(X)
+    unl = y == -1
+    prior = det.prior_.mining_score(X)
+    assert _ap((kind == "rig")[unl], p[unl]) == pytest.approx(
+        _ap((kind == "rig")[unl], prior[unl])
+    )
+
+
+def _hidden_population(seed):
+    """Rigs that the prior cannot see: ordinary on its features, distinct on a neutral one."""
+    X, _, kind = _population(seed=seed, n_normal=300, n_rig=40)
+    rng = np.random.default_rng(seed + 100)
+    rig = kind == "rig"
+    X.loc[rig, ["level_vs_peer", "load_factor"]] = (
+        X.loc[~rig & (kind == "normal")]
+        .iloc[: rig.sum()][["level_vs_peer", "load_factor"]]
+        .to_numpy()
+    )
+    X["phase_noise"] = rng.normal(0.0, 1.0, len(X))
+    X.loc[rig, "phase_noise"] = rng.normal(4.0, 0.5, rig.sum())
+    y = np.full(len(X), -1)
+    y[np.flatnonzero(rig)[:15]] = 1
+    y[np.flatnonzero(kind == "heater")[:8]] = 0
+    y[np.flatnonzero(kind == "normal")[:8]] = 0
+    return X, y, kind
+
+
+def test_with_informative_labels_the_selection_picks_a_learner_that_wins_on_held_out_meters():
+    directions = {
+        "level_vs_peer": "high",
+        "load_factor": "high",
+        "night_day_ratio": "high",
+        "phase_noise": "none",
+    }
+    X, y, kind = _hidden_population(1)
+    det = SupervisedDetector(directions=directions, select="1se", random_state=0).fit(X, y)
+    assert det.learner_ != "prior"
+    won = det.selection_["candidates"][det.learner_]
+    assert won["beats_prior"] and won["gain_over_prior"] > won["se"] > 0
+    # Held out: the unlabelled meters of this population and every meter of a fresh one.
+    unl = y == -1
+    rig = kind == "rig"
+    assert (
+        _ap(rig[unl], det.mining_score(X)[unl])
+        > _ap(rig[unl], det.prior_.mining_score(X)[unl]) + 0.3
+    )
+    X2, _, kind2 = _hidden_population(2)
+    assert (
+        _ap(kind2 == "rig", det.mining_score(X2))
+        > _ap(kind2 == "rig", det.prior_.mining_score(X2)) + 0.3
+    )
+
+
+def test_too_few_miners_keep_the_prior_and_say_why():
+    X, y, _ = _population()  # 7 confirmed miners
+    det = SupervisedDetector(select="1se", random_state=0).fit(X, y)
+    assert det.learner_ == "prior"
+    assert "10 needed" in det.selection_["why"]
+    assert "benign look-alikes" in det.selection_["not_mining_use"]
+
+
+def test_benign_share_demotes_only_near_inspected_non_miners():
+    from detectors._select import benign_share, benign_share_loo
+
+    T = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0]])
+    benign = np.array([True, True, False])
+    Z = np.array([[0.0, 0.0], [5.0, 5.0], [50.0, 50.0]])
+    s = benign_share(T, benign, Z, 1.0)
+    # Beside two benign cases: K = 1 + exp(-0.005) ~ 1.995, share 1.995 / 2.995.
+    assert s[0] == pytest.approx((1 + np.exp(-0.005)) / (2 + np.exp(-0.005)), rel=1e-6)
+    assert s[1] < 1e-9  # beside a confirmed miner
+    assert s[2] == 0.0  # far from every inspected meter: not demoted
+    loo = benign_share_loo(T, benign, 1.0)
+    assert loo[0] == pytest.approx(np.exp(-0.005) / (np.exp(-0.005) + 1.0), rel=1e-6)
+
+
+def test_the_one_standard_error_rule_prefers_the_prior_on_a_noisy_gain():
+    from detectors._select import choose
+
+    prior = [0.80, 0.82, 0.78, 0.81, 0.79]
+    noisy = [0.95, 0.70, 0.90, 0.72, 0.88]  # mean gain 0.03, large spread
+    steady = [0.85, 0.87, 0.83, 0.86, 0.84]  # mean gain 0.05, every fold
+    winner, table = choose({"prior": prior, "blend": noisy}, test_share=0.2)
+    assert winner == "prior" and not table["blend"]["beats_prior"]
+    winner, table = choose({"prior": prior, "blend": noisy, "stack": steady}, test_share=0.2)
+    assert winner == "stack" and table["stack"]["gain_over_prior"] == pytest.approx(0.05)
+    # A small steady gain: enough for the benign modifier of the prior, not for a replacement.
+    small = [v + 0.005 for v in prior]
+    winner, table = choose({"prior": prior, "stack": small}, test_share=0.2)
+    assert winner == "prior" and table["stack"]["min_gain"] == 0.01
+    winner, table = choose({"prior": prior, "prior+benign": small}, test_share=0.2)
+    assert winner == "prior+benign" and table["prior+benign"]["min_gain"] == 0.0
