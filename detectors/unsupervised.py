@@ -138,8 +138,17 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         ``{column: gate column}``: a column's evidence (or exoneration) is
         capped by the gate's (both must point the same way). None:
         :data:`DEFAULT_GATES` among the named columns; ``{}``: no gates.
-    counter : float, default 1.0
-        Weight of departures in the innocent direction (0: ignore them).
+    counter : float, default 0.5
+        Weight of departures in the innocent direction (0: ignore them): one
+        feature counts against mining at most ``counter * cap`` robust
+        standard deviations. Half the cap: a rig added to a peculiar load
+        keeps the load's peculiarities (a valley-only rig gives its meter a
+        strong daily rhythm; a strongly periodic home stays periodic), and
+        one innocent feature should not cancel what many machine-like ones
+        say. Measured over lcl, city and town seeds 1-6 against 1.0: mean
+        AP 0.968 / 0.985 / 0.960 -> 0.968 / 0.986 / 0.967 (town worst seed
+        0.914 -> 0.930), flagged lists alike (2 more flags in each of city
+        and town over six seeds).
     cap : float, default 8.0
         Largest evidence of one feature [robust standard deviations].
     exonerate_range : (float, float), default (1.0, 3.0)
@@ -189,7 +198,7 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         excess=None,
         exonerate=None,
         gates=None,
-        counter=1.0,
+        counter=0.5,
         cap=8.0,
         exonerate_range=(1.0, 3.0),
         contamination=0.02,

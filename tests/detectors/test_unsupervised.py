@@ -17,7 +17,7 @@ def test_robust_z_by_hand_on_one_column():
     det = UnsupervisedDetector(min_group_size=2, contamination=0.2).fit(X)
     z = 0.1 / (MAD_TO_SD * 0.1)
     np.testing.assert_allclose(det.evidence(X)[:, 0], [0, z, 0, 0, 8.0])  # capped at 8
-    # Below the median counts against (counter=1): the plain sum is signed.
+    # Below the median counts against (counter 0.5: at most 4): the plain sum is signed.
     np.testing.assert_allclose(det.score_samples(X), [0, -z, z, 0, -8.0])
     assert det.predict(X).tolist() == [1, 1, 1, 1, -1]
 
