@@ -30,14 +30,19 @@ was appended, whose window is a day longer - every kernel row changes: the
 kernel's window-level reductions (steps and onsets, periodicity, the
 variability over days) do not merge per day, so the kernel runs for every
 meter again. What does not change is the layout of the old days:
-``cache/layout/bucket=NNN.npz`` keeps, per bucket, the sum and the count of
-the readings of every (meter, step) of the window [kWh], the files they came
-from and the window. A re-run reads only the files added since (the new
-day: 1/120 of the data), adds their rows to the kept sums in the order a
-full read would (so the sums are equal to the bit), and hands the laid-out
-hours to the kernel. A bucket whose files were rewritten (compaction) or
-whose kept window lost readings is read whole again. A layout takes 9 bytes
-per meter and step (2.6 GB for 100,000 meters x 120 days).
+``cache/layout/bucket=NNN.json`` (and the ``.npy`` arrays it names) keeps,
+per bucket, the sum and the count of the readings of every (meter, step) of
+the window [kWh], the files they came from and the window. A re-run reads
+only the files added since (the new day: 1/120 of the data), adds their
+rows to the kept sums in the order a full read would (so the sums are equal
+to the bit), and hands the laid-out hours to the kernel. The layout is
+written again only once the files added since hold over 1/8
+(:data:`RESAVE_SHARE`) of its readings, about two weeks of days on a
+120-day window: until then each re-run reads those few days again, which
+costs less than writing the whole layout every day. A bucket whose files
+were rewritten (compaction), or whose kept window lost readings, is read
+whole again. A layout takes 9 bytes per meter and step (2.6 GB for 100,000
+meters x 120 days).
 
 **Bounded memory.** A store-backed dataset is processed bucket by bucket
 (one bucket's readings at a time per thread, then dropped), so a run holds
@@ -96,6 +101,9 @@ FORMAT = 2
 
 _DIGEST = 16  # bytes of BLAKE2b: 128 bits, collisions are not a practical concern
 _MAX_COUNT = 255  # readings of one (meter, step) a kept layout can count (uint8)
+
+RESAVE_SHARE = 8
+"""A kept layout is written again once the files added since hold over 1/8 of its readings."""
 
 
 def _source_digest() -> str:
@@ -460,6 +468,7 @@ class FeatureCache:
         path = folder / f"bucket={bucket:03d}.json"
         token = f"{bucket:03d}-{os.getpid()}-{threading.get_ident()}-{os.urandom(4).hex()}"
         meta = {k: layout[k] for k in ("files", "t0", "step", "outside")}
+        meta["rows"] = int(layout["counts"].sum(dtype=np.int64))
         meta["token"] = token
         arrays = {
             "ids": np.asarray(layout["ids"], dtype=str),
@@ -695,7 +704,10 @@ class _Bucket:
         lay = {"files": self.names, "t0": t0, "step": step, "ids": ids}
         lay.update(sums=sums, counts=counts, outside=outside)
         cache._count("extended" if added else "kept", n_rows)
-        if added or shift or old_n != n_t:
+        # Kept again only once the files added since hold a good share of the readings:
+        # re-reading a few days of new files costs less than writing every day's layout
+        # (9 bytes a meter and step). A moved window keeps the wider layout it came from.
+        if added and shift == 0 and n_rows * RESAVE_SHARE > int(kept.get("rows", 0)):
             cache._save_layout(self.bucket, lay)
         return lay
 

@@ -258,8 +258,7 @@ def test_a_late_reading_of_one_old_day_of_one_meter_is_seen(city, tmp_path, _mig
 
 def test_a_kept_layout_follows_a_moved_window(city_ws, tmp_path):
     """A later start reuses the kept layout (no file read) and equals a fresh read; the
-    full window after it reads the store again (once its kernel rows are gone), since the
-    narrower layout lost days."""
+    full window after it still finds its wider layout kept (the moved one is not written)."""
 
     def feats(folder, start=None):
         lazy = detection_inputs(city_ws, load=False, start=start)
@@ -278,6 +277,10 @@ def test_a_kept_layout_follows_a_moved_window(city_ws, tmp_path):
     pd.testing.assert_frame_equal(again, full, check_exact=True)
     for path in (tmp_path / "kept").glob("features-*.parquet"):
         path.unlink()
+    again, cache = feats(tmp_path / "kept")
+    assert cache.buckets["kept"] == 4  # the wider layout was kept, not the moved one
+    pd.testing.assert_frame_equal(again, full, check_exact=True)
+    shutil.rmtree(tmp_path / "kept")
     again, cache = feats(tmp_path / "kept")
     assert cache.buckets["read"] == 4
     pd.testing.assert_frame_equal(again, full, check_exact=True)
