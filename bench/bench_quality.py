@@ -17,6 +17,9 @@ Never judged on one generator's populations alone (three of them):
   greenhouses and fish ponds; valley-only rigs among storage and electric
   heating; rigs hidden in a factory's base load among continuous-process
   plants; registered data centres (their own list) and an unregistered one.
+  ``--farm-mining`` adds each town again with rigs put into its
+  weather-driven farm meters (:func:`inject_farm_mining`), the held-back
+  city's worst miss.
 
 The data-centre case, on both synthetic generators: registered data centres
 are ranked in their own list on data-centre evidence
@@ -52,6 +55,7 @@ Run alone::
     python -m bench.bench_quality --generator lcl --seeds 1 2 3 4 5 6
     python -m bench.bench_quality --variants             # + the city's variants
     python -m bench.bench_quality --small                # smoke run
+    python -m bench.bench_quality --generator town --farm-mining   # + rigs on weather-driven farms
 """
 
 from __future__ import annotations
@@ -191,11 +195,64 @@ def lcl_population(seed, households=None, start=None, end=None):
     return pop
 
 
-def town_population(seed, meters=1000):
-    """A town of the second synthetic generator (:mod:`bench._town`), 120 days from November."""
+def town_population(seed, meters=1000, farm_mining=False):
+    """A town of the second synthetic generator (:mod:`bench._town`), 120 days from November.
+
+    ``farm_mining``: also put rigs into some of its weather-driven farm meters
+    (:func:`inject_farm_mining`); off by default, so the other figures stay
+    comparable across versions.
+    """
     from bench._town import town_population as build
 
-    return build(seed, n_meters=meters)
+    pop = build(seed, n_meters=meters)
+    return inject_farm_mining(pop, seed) if farm_mining else pop
+
+
+FARM_KINDS = ("irrigation_pump", "greenhouse", "fish_pond")
+"""Weather-driven farm loads of the town that :func:`inject_farm_mining` puts rigs into."""
+
+FARM_MINING_SITES = 12
+"""Farm meters of a town population given a rig by :func:`inject_farm_mining`."""
+
+
+def inject_farm_mining(pop, seed, n=FARM_MINING_SITES):
+    """Put a rig into ``n`` of the town's weather-driven farm meters (case ``mining_weather_farm``).
+
+    The held-back city's worst miss: rigs on agricultural meters whose own
+    load follows the weather (pumps, greenhouses, fish ponds) scored 0, as the
+    weather "explains" the whole meter. As :mod:`bench._lcl` puts rigs into
+    real households, this adds to a farm's own readings a flat rig of 0.3-1.0
+    times its mean load [kW] (hour-to-hour noise 1 %), from an onset in the
+    first two thirds of the window (two in three) or since before it; the
+    farm keeps its weather response. No inspection label is added.
+    """
+    rng = np.random.default_rng([int(seed), 1996])
+    truth = pop.truth.set_index("meter_id")
+    farms = truth.index[truth["case"].isin(FARM_KINDS) & ~truth["is_mining"]].to_numpy()
+    if len(farms) < 2 * n:
+        raise ValueError(
+            f"inject_farm_mining: the town has {len(farms)} weather-driven farm meters "
+            f"({', '.join(FARM_KINDS)}), fewer than 2 x n = {2 * n}; build it with more "
+            "meters (e.g. the default 1,000) or pass a smaller n."
+        )
+    pick = rng.choice(farms, n, replace=False)
+    ds = pop.readings.copy(deep=True)
+    kwh = ds["kwh"].values
+    ids = ds["meter"].values.astype(str)
+    step_h = float(ds.attrs.get("step_s", 3600)) / 3600.0
+    n_steps = kwh.shape[1]
+    for m in pick:
+        i = int(np.flatnonzero(ids == m)[0])
+        x = kwh[i].astype(float)
+        rig_kw = float(np.nanmean(x)) / step_h * rng.uniform(0.3, 1.0)
+        onset = int(rng.integers(n_steps // 6, 2 * n_steps // 3)) if rng.random() < 2 / 3 else 0
+        rig = rig_kw * step_h * (1 + 0.01 * rng.standard_normal(n_steps))
+        kwh[i] = np.where(np.arange(n_steps) >= onset, x + rig, x)
+        truth.loc[m, ["case", "role"]] = "mining_weather_farm", "mining"
+        truth.loc[m, ["is_mining", "power_kw"]] = True, rig_kw
+    pop.readings = ds
+    pop.truth = truth.reset_index().astype({"is_mining": bool})
+    return pop
 
 
 def _model(name):
@@ -506,6 +563,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--variants", action="store_true", help="also every city population of VARIANTS"
     )
     p.add_argument("--small", action="store_true", help="smoke run: one seed, 400 meters, 6 weeks")
+    p.add_argument(
+        "--farm-mining",
+        action="store_true",
+        help="also each town with rigs in weather-driven farm meters (inject_farm_mining)",
+    )
     return p.parse_args(argv)
 
 
@@ -547,6 +609,14 @@ def _runs(args):
         for s in args.seeds[:1] if args.small else args.seeds:
             meters = 400 if args.small else 1000
             runs.append((f"town seed {s}", "town", lambda s=s, m=meters: town_population(s, m)))
+            if args.farm_mining:
+                runs.append(
+                    (
+                        f"town+farm rigs seed {s}",
+                        "town",
+                        lambda s=s, m=meters: town_population(s, m, farm_mining=True),
+                    )
+                )
     if "lcl" in args.generator:
         from bench._lcl import lcl_path
 

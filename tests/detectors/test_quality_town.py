@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 
 from detectors.evaluate import average_precision
@@ -59,3 +60,29 @@ def test_mining_hidden_in_registered_data_centres_ranks_first_among_them(town):
     assert dc["p_value"].isna().all()
     # No registered data centre in the main list, whatever its score.
     assert not (r.loc[r["list"] == "main", "case"].isin(["data_centre", "mining_in_dc"])).any()
+
+
+def test_farm_mining_puts_rigs_into_weather_driven_farm_meters():
+    # The bench case of the held-back city's worst miss (rigs on pumps, greenhouses and
+    # fish ponds): the chosen farms carry a rig on top of their own load, the rest of
+    # the town is untouched.
+    from bench.bench_quality import FARM_KINDS, FARM_MINING_SITES, town_population
+
+    plain = town_population(2)
+    farm = town_population(2, farm_mining=True)
+    t = farm.truth.set_index("meter_id")
+    rigs = t.index[t["case"] == "mining_weather_farm"]
+    assert len(rigs) == FARM_MINING_SITES and t.loc[rigs, "is_mining"].all()
+    assert plain.truth.set_index("meter_id").loc[rigs, "case"].isin(FARM_KINDS).all()
+    before = plain.readings["kwh"].sel(meter=rigs).values
+    after = farm.readings["kwh"].sel(meter=rigs).values
+    diff = after - before  # kWh per hour = kW, from each rig's onset on
+    added = np.array([np.nanmedian(d[d > 0]) for d in diff])
+    assert (np.nan_to_num(diff) >= -1e-9).all()
+    np.testing.assert_allclose(added, t.loc[rigs, "power_kw"].to_numpy(float), rtol=0.02)
+    others = ~farm.readings["meter"].isin(rigs).values
+    np.testing.assert_array_equal(
+        farm.readings["kwh"].values[others], plain.readings["kwh"].values[others]
+    )
+    with pytest.raises(ValueError, match="fewer than 2 x n = 24; build it with more meters"):
+        town_population(2, 200, farm_mining=True)
