@@ -65,7 +65,9 @@ an isotonic regression of the verdicts on ``-log10 p`` [5]_, and the list's
 precision by the inspections is the mean of ``P(mining | p)`` over it. The
 announced expected precision is the lower of the two (the null's and the
 inspections'); both are reported (``expected_precision_null``,
-``expected_precision_labels``). This assumes the inspected meters were
+``expected_precision_labels``). In the supervised detector's list the
+Benjamini-Hochberg part is checked so, and the meters its probabilities add
+count as those say. This assumes the inspected meters were
 chosen by their score, not by what inspectors knew beyond it (missing at
 random given the p-value); inspections that seek out confounders (a large
 household, a known bakery) make it cautious, which is the side to err on.
@@ -277,8 +279,10 @@ def flag_lists(
         See :data:`LIST_METHODS`; ``"given"`` takes ``given`` (bool per meter).
     calibration : LabelCalibration, optional
         The inspections' ``P(mining | p)`` of the main list: its expected
-        precision becomes the lower of the null's and the inspections' (not
-        for ``"bh+posterior"``, whose probabilities come from the labels already).
+        precision becomes the lower of the null's and the inspections' (for
+        ``"bh+posterior"``, the Benjamini-Hochberg part is checked so; the
+        part added by the probabilities, which come from the labels already,
+        counts as they say).
 
     Returns
     -------
@@ -305,18 +309,24 @@ def flag_lists(
             bh = benjamini_hochberg(pp, fdr)
             sure = posterior_flags(np.where(np.isfinite(pp), ss, np.nan), fdr) & ~bh
             f = bh | sure
-            prec = float("nan")
+            prec = by_labels = float("nan")
             if f.any():
                 part = expected_precision(pp, bh) if bh.any() else 0.0
                 prec = (part * bh.sum() + ss[sure].sum()) / f.sum()
+                if name == "main" and calibration is not None:
+                    # The prior's part checked against the inspections as for "bh"; the
+                    # probabilities' part comes from the labels already.
+                    checked = calibration.precision(pp[bh]) if bh.any() else 0.0
+                    by_labels = (checked * bh.sum() + ss[sure].sum()) / f.sum()
         flagged[sel] = f
         summary[str(name)] = {
             "n_scored": int(sel.sum()),
             "n_flagged": int(f.sum()),
             "expected_precision": _rounded(prec),
         }
-        if name == "main" and how != "bh+posterior":
-            by_labels = calibration.precision(pp[f]) if calibration is not None else np.nan
+        if name == "main":
+            if how != "bh+posterior":
+                by_labels = calibration.precision(pp[f]) if calibration is not None else np.nan
             summary["main"].update(
                 expected_precision=_rounded(np.fmin(prec, by_labels)),
                 expected_precision_null=_rounded(prec),

@@ -72,6 +72,16 @@ def test_label_calibration_checks_the_null_against_the_inspections():
         main["expected_precision_null"], main["expected_precision_labels"]
     )
     assert main["n_labels"] == 9
+    # The supervised detector's list: the Benjamini-Hochberg part is checked against the
+    # inspections, the meter its calibrated probability adds (0.99) counts as it says.
+    prob = np.r_[[0.9, 0.9, 0.9, 0.99], np.full(96, 0.01)]
+    flagged, summary = flag_lists(
+        pv, prob, np.full(100, "main"), fdr=0.05, how="bh+posterior", calibration=cal
+    )
+    main = summary["main"]
+    assert flagged[:4].all() and main["n_flagged"] == 4
+    assert main["expected_precision_labels"] == pytest.approx((7 / 9 * 3 + 0.99) / 4, abs=1e-4)
+    assert main["expected_precision"] <= main["expected_precision_null"]
     assert LabelCalibration.to_dict(cal)["n_mining"] == 4
 
 
