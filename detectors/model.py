@@ -149,12 +149,14 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "supervised": DetectorSpec(
         SupervisedDetector,
-        2,
+        3,
         True,
-        "positive-unlabelled learning on inspection labels (bagged logistic regressions and "
-        "nearest labelled neighbours, blended with the unsupervised prior), calibrated "
-        "probabilities; the blend, the prior alone or the learners alone, whichever "
-        "cross-validation on the labels shows best (one-standard-error rule over the prior)",
+        "learning from inspection labels with calibrated probabilities: the unsupervised "
+        "prior, a positive-unlabelled blend (bagged logistic regressions and nearest labelled "
+        "neighbours), the learners alone, the gradient-boosting baseline, a rank average of "
+        "the prior and the baseline, or the prior or that stack demoted near inspected "
+        "non-miners, whichever repeated cross-validation on the labels shows better than the "
+        "prior (one corrected standard error; else the prior)",
     ),
 }
 """``{name: DetectorSpec}``: the detectors :class:`MiningModel` can build by name."""
