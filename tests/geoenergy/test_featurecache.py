@@ -284,3 +284,30 @@ def test_a_kept_layout_follows_a_moved_window(city_ws, tmp_path):
     again, cache = feats(tmp_path / "kept")
     assert cache.buckets["read"] == 4
     pd.testing.assert_frame_equal(again, full, check_exact=True)
+
+
+def test_two_appends_on_a_layout_kept_once(city, tmp_path, _migrated_sqlite):
+    """The layout is not written again for a small append: the second re-run reads both
+    new days onto the layout of the first run and still equals a read of the whole store."""
+    from geoenergy.ingest import ingest_readings
+
+    def last_two_days(rows):
+        day = rows["timestamp"].dt.date
+        return day >= np.sort(day.unique())[-2]
+
+    ws, _rows, _n = _split_workspace(city, tmp_path, _migrated_sqlite, last_two_days)
+    late = pd.read_parquet(tmp_path / "late.parquet")
+    day = late["timestamp"].dt.date
+    for i, d in enumerate(np.sort(day.unique())):
+        late[day == d].to_parquet(tmp_path / f"day{i}.parquet", index=False)
+    _features(ws, ws.path / CACHE_FOLDER)
+    kept = sorted((ws.path / CACHE_FOLDER / "layout").glob("*.json"))
+    stamp = [p.read_text() for p in kept]
+    for i in range(2):
+        ingest_readings(ws, tmp_path / f"day{i}.parquet")
+        warm, cache = _features(ws, ws.path / CACHE_FOLDER)
+        assert cache.buckets["extended"] == 4
+        assert [p.read_text() for p in kept] == stamp  # one day is under 1/8: not rewritten
+    assert cache.rows_read == len(late)  # both days read onto the first run's layout
+    cold, _ = _features(ws, tmp_path / "empty")
+    pd.testing.assert_frame_equal(warm, cold, check_exact=True)
