@@ -286,10 +286,19 @@ def _file_hash(path: Path) -> str:
 
 
 def _frame_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of a DataFrame's values and index (stable across runs)."""
+    """SHA-256 of a DataFrame's values, index, columns and dtypes (stable across runs).
+
+    The columns are hashed as they are typed (``pd.util.hash_pandas_object`` on
+    each column's buffer; strings by their UTF-8 bytes), not through a string
+    copy of every cell: equal frames give equal hashes, a changed value,
+    label or dtype gives another.
+    """
     h = hashlib.sha256()
-    h.update(pd.util.hash_pandas_object(frame.astype(str), index=True).to_numpy().tobytes())
-    h.update(",".join(map(str, frame.columns)).encode())
+    h.update(pd.util.hash_pandas_object(frame.index).to_numpy().tobytes())
+    for i, name in enumerate(frame.columns):
+        col = frame.iloc[:, i]
+        h.update(f"{name}:{col.dtype};".encode())
+        h.update(pd.util.hash_pandas_object(col, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 

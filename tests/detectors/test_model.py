@@ -259,3 +259,29 @@ def test_split_status():
         "no_data",
         "every reading is missing",
     )
+
+
+def test_frame_hash_is_stable_for_equal_frames_and_changes_with_a_value():
+    """The card's feature hash: equal frames (rebuilt, copied) hash equal; a changed
+    value, column label or dtype does not."""
+    import numpy as np
+    import pandas as pd
+
+    from detectors._card import _frame_hash
+
+    def frame():
+        return pd.DataFrame(
+            {"a": np.arange(5, dtype=float), "kind": ["x", "y", "x", "z", "y"]},
+            index=pd.Index([f"m{i}" for i in range(5)], name="meter"),
+        )
+
+    f = frame()
+    assert _frame_hash(f) == _frame_hash(frame()) == _frame_hash(f.copy())
+    g = frame()
+    g.iloc[2, 0] = 99.0
+    assert _frame_hash(g) != _frame_hash(f)
+    assert _frame_hash(f.rename(columns={"a": "b"})) != _frame_hash(f)
+    assert _frame_hash(f.astype({"a": "float32"})) != _frame_hash(f)
+    h = frame()
+    h.loc["m0", "kind"] = "w"
+    assert _frame_hash(h) != _frame_hash(f)
