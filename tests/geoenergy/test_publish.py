@@ -29,7 +29,9 @@ def test_publish_keeps_addresses_out_unless_asked(city_ws, city, tmp_path, capsy
     d = pd.read_csv(out / "downloads" / "districts.csv", encoding="utf-8-sig")
     assert {"name", "n_meters", "n_flagged", "suppressed"} <= set(d.columns)
     assert "meter_id" not in d.columns
-    assert (d.loc[~d["suppressed"], "n_flagged"].dropna() >= 5).all()
+    # Counts of 1-4 are suppressed (layers.aggregate.suppress_small); 0 and 5+ may show.
+    shown = d.loc[~d["suppressed"], "n_flagged"].dropna()
+    assert ((shown == 0) | (shown >= 5)).all()
     gj = json.loads((out / "downloads" / "districts.geojson").read_text(encoding="utf-8"))
     assert len(gj["features"]) == len(d)
     # The enforcement map only with --include-addresses.
