@@ -353,6 +353,7 @@ def run_detection(
     min_samples: int = 3,
     tolerance_m: float = 20.0,
     actor: str = "cli",
+    keep_cache: bool = True,
 ) -> DetectionResult:
     """Score every meter of the workspace, cluster the flagged ones, store the run.
 
@@ -375,6 +376,10 @@ def run_detection(
         Meter-to-building snapping distance. [m]
     actor : str
         Who started the run (audit log).
+    keep_cache : bool, default True
+        Write the feature cache (kernel rows and bucket layouts) for the next
+        run. ``False`` for a throw-away workspace (``geoenergy detect`` from
+        files), which no run reads again: nothing is written.
     """
     from layers.hotspots import dbscan_hotspots
 
@@ -395,7 +400,12 @@ def run_detection(
     notes = []
     # Meters whose readings did not change since the last run are not run through the
     # kernel, and buckets whose files did not change are not read again.
-    cache = FeatureCache(Path(ws.path) / CACHE_FOLDER, readings=ws.readings)
+    cache = FeatureCache(
+        Path(ws.path) / CACHE_FOLDER,
+        readings=ws.readings,
+        layouts=keep_cache,
+        persist=keep_cache,
+    )
     with cached_features(model, cache):
         if needs_fit:
             model.fit(ds, registry, weather)

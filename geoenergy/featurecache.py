@@ -151,6 +151,11 @@ class FeatureCache:
     layouts : bool, default True
         Keep each bucket's layout (sums and counts per meter and step) for
         the next run (store-backed datasets only).
+    persist : bool, default True
+        Write the kernel rows to ``folder`` for the next run. ``False`` (a
+        throw-away workspace, e.g. ``geoenergy detect`` from files): the rows
+        are kept in memory for this cache's calls only (a fit then a score)
+        and nothing is written.
 
     Attributes
     ----------
@@ -165,13 +170,22 @@ class FeatureCache:
         (a kept layout, no file read) and ``skipped`` (every row reused).
     """
 
-    def __init__(self, folder, *, keep: int = KEEP_FILES, readings=None, layouts: bool = True):
+    def __init__(
+        self,
+        folder,
+        *,
+        keep: int = KEEP_FILES,
+        readings=None,
+        layouts: bool = True,
+        persist: bool = True,
+    ):
         if not isinstance(keep, int) or keep < 1:
             raise ValueError(f"keep must be a positive number of files, got {keep!r}.")
         self.folder = Path(folder)
         self.keep = keep
         self.readings = readings
         self.layouts = layouts
+        self.persist = persist
         self.last: dict = {}
         self.computed = self.reused = 0
         self.buckets = {"read": 0, "extended": 0, "kept": 0, "skipped": 0}
@@ -231,7 +245,7 @@ class FeatureCache:
         if self._memory is not None and self._memory[0] == key:
             return self._memory[1]
         path = self._path(key)
-        if not path.exists():
+        if not self.persist or not path.exists():
             return None
         try:
             return pd.read_parquet(path).set_index("meter_id")
@@ -240,6 +254,8 @@ class FeatureCache:
 
     def _write(self, key: str, table: pd.DataFrame) -> None:
         self._memory = (key, table)
+        if not self.persist:
+            return
         path = self._path(key)
         tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
         try:

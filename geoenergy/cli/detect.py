@@ -188,7 +188,10 @@ def detect(
                 warm.join()
                 _report_files(fw, out)
                 res = run_detection(
-                    fw.ws, detector="unsupervised" if detector == "auto" else detector, save=False
+                    fw.ws,
+                    detector="unsupervised" if detector == "auto" else detector,
+                    save=False,
+                    keep_cache=False,  # the workspace is thrown away: no cache to write
                 )
         finally:
             warm.join()

@@ -57,6 +57,21 @@ def test_only_a_changed_meter_is_computed_again(inputs, tmp_path):
     _close(feats, extract_features(changed, weather=weather))
 
 
+def test_a_cache_that_does_not_persist_writes_nothing_but_serves_its_own_calls(inputs, tmp_path):
+    """A throw-away workspace's cache (persist=False, no layouts): the second call
+    (score after fit) reuses the rows in memory, no file is written, same features."""
+    ds, weather = inputs.readings, inputs.weather
+    folder = tmp_path / "cache"
+    cache = FeatureCache(folder, layouts=False, persist=False)
+    first = cache.extract_features(ds, weather=weather)
+    again = cache.extract_features(ds, weather=weather)
+    assert cache.last == {"meters": 600, "computed": 0, "reused": 600}
+    assert not folder.exists() or not any(folder.rglob("*"))
+    pd.testing.assert_frame_equal(again, first, check_exact=True)
+    kept = FeatureCache(tmp_path / "kept").extract_features(ds, weather=weather)
+    pd.testing.assert_frame_equal(first, kept, check_exact=True)
+
+
 def test_another_window_or_weather_is_another_key(inputs, tmp_path):
     ds, weather = inputs.readings, inputs.weather
     cache = FeatureCache(tmp_path / "cache", keep=2)
@@ -176,6 +191,12 @@ def test_bucket_batches_equal_one_batch_in_memory(city_ws, tmp_path):
         model.fit(loaded.readings, loaded.registry, loaded.weather)
         want = model.score(loaded.readings, loaded.registry, loaded.weather)
     pd.testing.assert_frame_equal(res.scores[list(want.columns)], want, check_exact=True)
+
+    # A throw-away workspace's run writes no cache (no rows, no layouts), same scores.
+    shutil.rmtree(city_ws.path / CACHE_FOLDER, ignore_errors=True)
+    light = run_detection(city_ws, detector="unsupervised", save=False, keep_cache=False)
+    assert not (city_ws.path / CACHE_FOLDER).exists()
+    pd.testing.assert_frame_equal(light.scores, res.scores, check_exact=True)
 
 
 def _split_workspace(city, tmp_path, migrated, late):
