@@ -181,6 +181,15 @@ def _registry(context) -> pd.DataFrame:
     return reg
 
 
+def _data_centre_meters(registry: pd.DataFrame) -> list[str]:
+    """The registered data centres' meters and the IT meters the registry names for them."""
+    dc = registry[registry["customer_class"].astype(str) == "data_centre"]
+    out = set(dc["meter_id"].astype(str))
+    if "it_meter_id" in dc.columns:
+        out |= {str(m).strip() for m in dc["it_meter_id"].dropna() if str(m).strip()}
+    return sorted(out)
+
+
 @dataclass
 class DetectionInputs:
     """What a detector needs from a workspace, from :func:`detection_inputs`.
@@ -381,6 +390,7 @@ def run_detection(
         run. ``False`` for a throw-away workspace (``geoenergy detect`` from
         files), which no run reads again: nothing is written.
     """
+    from detectors.datacentre import known_readings
     from layers.hotspots import dbscan_hotspots
 
     t0 = time.perf_counter()
@@ -400,13 +410,16 @@ def run_detection(
     notes = []
     # Meters whose readings did not change since the last run are not run through the
     # kernel, and buckets whose files did not change are not read again.
+    # The registered data centres' readings, read once by the feature pass, are handed
+    # to their evidence (detectors.datacentre) instead of read from their buckets again.
     cache = FeatureCache(
         Path(ws.path) / CACHE_FOLDER,
         readings=ws.readings,
         layouts=keep_cache,
         persist=keep_cache,
+        keep_rows=_data_centre_meters(registry),
     )
-    with cached_features(model, cache):
+    with cached_features(model, cache), known_readings(cache.kept, ds):
         if needs_fit:
             model.fit(ds, registry, weather)
             notes.append(f"fitted the {model.detector} detector on {ds.sizes['meter']:,} meters")

@@ -151,6 +151,13 @@ class FeatureCache:
     layouts : bool, default True
         Keep each bucket's layout (sums and counts per meter and step) for
         the next run (store-backed datasets only).
+    keep_rows : iterable of str, optional
+        Meters whose readings [kWh per step] to keep in :attr:`kept` when
+        they are read for the kernel (e.g. the registered data centres, whose
+        evidence needs their hourly load: handed over with
+        :func:`detectors.datacentre.known_readings`, so that their buckets
+        are not read twice). A meter whose kernel row is reused is not read,
+        so not kept.
     persist : bool, default True
         Write the kernel rows to ``folder`` for the next run. ``False`` (a
         throw-away workspace, e.g. ``geoenergy detect`` from files): the rows
@@ -178,6 +185,7 @@ class FeatureCache:
         readings=None,
         layouts: bool = True,
         persist: bool = True,
+        keep_rows=(),
     ):
         if not isinstance(keep, int) or keep < 1:
             raise ValueError(f"keep must be a positive number of files, got {keep!r}.")
@@ -186,6 +194,8 @@ class FeatureCache:
         self.readings = readings
         self.layouts = layouts
         self.persist = persist
+        self.keep_rows = frozenset(str(m) for m in keep_rows)
+        self.kept: dict[str, np.ndarray] = {}
         self.last: dict = {}
         self.computed = self.reused = 0
         self.buckets = {"read": 0, "extended": 0, "kept": 0, "skipped": 0}
@@ -331,6 +341,8 @@ class FeatureCache:
         if cached is None or list(cached.columns) != ["meter_key", "files", *columns]:
             cached = None
         run = _Run(kernel, cal, opts, row_interval, ids, cached, columns)
+        if self.keep_rows:
+            run.keep = (self.keep_rows, self.kept)
         if manifest is not None:
             self._from_store(run, ds, manifest, threads)
         elif lazy:
@@ -531,6 +543,7 @@ class _Run:
         self.old_keys = np.full(n, None, dtype=object)
         self.pos = np.full(n, -1, dtype=np.int64)
         self._values = None
+        self.keep: tuple | None = None
         if self.cached is not None and self.ids.is_unique:
             self.pos = self.cached.index.get_indexer(self.ids)
             found = self.pos >= 0
@@ -546,6 +559,11 @@ class _Run:
 
     def compute(self, x: np.ndarray, rows: np.ndarray, threads: int = 1) -> None:
         """Rows ``rows`` through the kernel from their readings ``x`` (one row each)."""
+        if self.keep is not None:
+            wanted, kept = self.keep
+            names = self.ids[rows]
+            for i in np.flatnonzero(names.isin(wanted)):
+                kept[names[i]] = np.array(x[i], dtype=np.float64)  # a copy: x is reused
         self.out[rows] = _kernel_rows(
             self.kernel, x, self.cal, self.opts, self.interval[rows], threads
         )

@@ -332,3 +332,26 @@ def test_two_appends_on_a_layout_kept_once(city, tmp_path, _migrated_sqlite):
     assert cache.rows_read == len(late)  # both days read onto the first run's layout
     cold, _ = _features(ws, tmp_path / "empty")
     pd.testing.assert_frame_equal(warm, cold, check_exact=True)
+
+
+def test_kept_rows_are_the_readings_of_the_dataset(city_ws, tmp_path):
+    """keep_rows: the feature pass keeps the data centres' rows as the dataset reads them,
+    and the data-centre evidence built from them equals the evidence read from the store."""
+    from detectors.datacentre import datacentre_evidence, known_readings
+
+    inputs = detection_inputs(city_ws, load=False)
+    ds, reg = inputs.readings, inputs.registry
+    dc = sorted(reg.loc[reg["customer_class"] == "data_centre", "meter_id"])
+    assert dc, "the sample city has registered data centres"
+    cache = FeatureCache(
+        tmp_path / "cache", readings=city_ws.readings, keep_rows=dc, persist=False
+    )
+    cache.extract_features(ds, weather=inputs.weather)
+    assert sorted(cache.kept) == dc
+    want = ds["kwh"].sel(meter=dc).values
+    got = np.stack([cache.kept[m] for m in dc])
+    np.testing.assert_array_equal(got, want)
+    read = datacentre_evidence(ds, reg, inputs.weather)
+    with known_readings(cache.kept, ds):
+        handed = datacentre_evidence(ds, reg, inputs.weather)
+    pd.testing.assert_frame_equal(handed, read, check_exact=True)
