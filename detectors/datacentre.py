@@ -666,7 +666,10 @@ def score_data_centres(ds, registry: pd.DataFrame, weather=None, *, meters=None)
     Parameters
     ----------
     ds, registry, weather, meters
-        As :func:`datacentre_evidence`.
+        As :func:`datacentre_evidence`. A meter the registry names as the
+        ``it_meter_id`` of another data centre is a part of that site, not a
+        site: it is listed once, under its site (its row has no score, and
+        reasons saying whose IT meter it is).
 
     Returns
     -------
@@ -682,7 +685,16 @@ def score_data_centres(ds, registry: pd.DataFrame, weather=None, *, meters=None)
         the step-up, NaT if none), one ``s_<component>`` column per component
         and the evidence of :func:`datacentre_evidence`.
     """
-    ev = datacentre_evidence(ds, registry, weather, meters=meters)
+    it_of_site = _it_meters(registry)
+    if meters is None:
+        cls = registry.get("customer_class", pd.Series(index=registry.index, dtype=object))
+        have = set(np.asarray(ds["meter"].values).astype(str))
+        meters = [m for m in registry["meter_id"].astype(str)[cls == "data_centre"] if m in have]
+    meters = [str(m) for m in meters]
+    parts = [m for m in meters if m in it_of_site]
+    ev = datacentre_evidence(
+        ds, registry, weather, meters=[m for m in meters if m not in it_of_site]
+    )
     rows = []
     for m, e in ev.iterrows():
         comp = _components(e)
@@ -703,6 +715,33 @@ def score_data_centres(ds, registry: pd.DataFrame, weather=None, *, meters=None)
     n = int(out["score"].notna().sum())
     out.insert(4, "reasons", [_reasons(r, n) for r in out.itertuples(index=False)])
     out.insert(5, "onset_date", out.pop("onset_date"))
+    if parts:
+        part = pd.DataFrame(
+            {
+                "meter_id": parts,
+                "score": np.nan,
+                "rank": pd.array([pd.NA] * len(parts), dtype="Int64"),
+                "flagged": False,
+                "reasons": [
+                    f"IT meter of data centre {it_of_site[m]}: its load is assessed in that "
+                    "site's evidence (listed once, under the site)"
+                    for m in parts
+                ],
+                "onset_date": pd.NaT,
+            }
+        )
+        out = pd.concat([out, part], ignore_index=True) if len(out) else part
+    return out
+
+
+def _it_meters(registry: pd.DataFrame) -> dict:
+    """``{IT meter id: its site's meter id}`` of the registry's ``it_meter_id`` column."""
+    if "it_meter_id" not in registry.columns:
+        return {}
+    out = {}
+    for site, it in zip(registry["meter_id"].astype(str), registry["it_meter_id"], strict=True):
+        if isinstance(it, str) and it.strip() and it.strip() != site:
+            out[it.strip()] = site
     return out
 
 

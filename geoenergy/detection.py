@@ -181,6 +181,44 @@ def _registry(context) -> pd.DataFrame:
     return reg
 
 
+def _site_meters(ws, store, registry: pd.DataFrame) -> pd.DataFrame:
+    """``registry`` with the data_centres layer's ``it_meter_id`` and ``cooling``.
+
+    A site of the layer names its facility meter (``meter_id``) and may name
+    its IT meter (``it_meter_id``) and its ``cooling``: both go to the
+    facility meter's row, for the PUE evidence of :mod:`detectors.datacentre`
+    (and so that an IT sub-meter registered as a data centre is listed once,
+    under its site). Without the layer, or without those properties, the
+    columns are empty (the evidence then says "not available").
+    """
+    from geoenergy.layerstore import load_layer
+
+    out = registry.assign(it_meter_id=None, cooling=None)
+    dc = load_layer(ws, "data_centres", store=store, required=False)
+    if dc is None or dc.empty or "meter_id" not in dc.columns:
+        return out
+    sites = pd.DataFrame(
+        {
+            "meter_id": dc["meter_id"].map(_clean_id),
+            "it_meter_id": dc.get("it_meter_id", pd.Series(None, index=dc.index)).map(_clean_id),
+            "cooling": dc.get("cooling", pd.Series(None, index=dc.index)).map(_clean_id),
+        }
+    ).dropna(subset=["meter_id"])
+    sites = sites.drop_duplicates("meter_id", keep="last").set_index("meter_id")
+    ids = out["meter_id"].astype(str)
+    for col in ("it_meter_id", "cooling"):
+        out[col] = ids.map(sites[col]).astype(object).where(ids.isin(sites.index), None)
+    return out
+
+
+def _clean_id(v) -> str | None:
+    """A layer property as text, None when empty."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    text = str(v).strip()
+    return text or None
+
+
 def _data_centre_meters(registry: pd.DataFrame) -> list[str]:
     """The registered data centres' meters and the IT meters the registry names for them."""
     dc = registry[registry["customer_class"].astype(str) == "data_centre"]
@@ -204,7 +242,9 @@ class DetectionInputs:
     registry : pandas.DataFrame
         The meters with readings: ``meter_id, customer_class, peer_group,
         district, building_use, contracted_kw`` (the table
-        :class:`detectors.model.MiningModel` takes).
+        :class:`detectors.model.MiningModel` takes), and ``it_meter_id``,
+        ``cooling`` of the data centres the data_centres layer names (else
+        empty): their PUE evidence.
     weather : pandas.DataFrame or None
         Daily weather (``date, temp_c``).
     """
@@ -249,6 +289,7 @@ def detection_inputs(
         ds = ds.load()  # one pass over the Parquet store; features then run in memory
     registry = _registry(context)
     registry = registry[registry["meter_id"].isin(ds["meter"].values)]
+    registry = _site_meters(ws, store, registry)
     return DetectionInputs(context, ds, registry, load_weather(ws, store=store))
 
 

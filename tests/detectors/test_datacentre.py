@@ -211,3 +211,28 @@ def test_a_site_with_too_few_hourly_days_is_not_scored_and_says_why():
     assert r.loc["RIGS", "reasons"] == (
         "not scored: 10 days with 20 or more hourly readings, the data-centre evidence needs 14"
     )
+
+
+def test_an_it_sub_meter_registered_as_a_data_centre_is_listed_once():
+    """The registry names DCIT as the IT meter of DCF: DCF is scored with its PUE, DCIT
+    gets a row without a score that says whose IT meter it is."""
+    it = hosting(seed=11)
+    ds = _ds({"DCF": 1.4 * it, "DCIT": it, "OTHER": hosting(seed=12)})
+    reg = pd.DataFrame(
+        {
+            "meter_id": ["DCF", "DCIT", "OTHER"],
+            "customer_class": "data_centre",
+            "contracted_kw": [1000.0, 800.0, 1000.0],
+            "it_meter_id": ["DCIT", None, None],
+            "cooling": ["air", None, None],
+        }
+    )
+    out = score_data_centres(ds, reg).set_index("meter_id")
+    assert sorted(out.index) == ["DCF", "DCIT", "OTHER"]
+    assert out["score"].notna().sum() == 2 and np.isnan(out.at["DCIT", "score"])
+    assert pd.isna(out.at["DCIT", "rank"]) and not out.at["DCIT", "flagged"]
+    assert "IT meter of data centre DCF" in out.at["DCIT", "reasons"]
+    assert "metered PUE 1.40" in out.at["DCF", "reasons"]
+    assert out.loc[["DCF", "OTHER"], "rank"].tolist() in ([1, 2], [2, 1])
+    without = score_data_centres(ds, reg.drop(columns=["it_meter_id", "cooling"]))
+    assert without["score"].notna().sum() == 3  # nothing says DCIT is a part of DCF
