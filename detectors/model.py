@@ -143,7 +143,7 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "unsupervised": DetectorSpec(
         UnsupervisedDetector,
-        2,
+        3,
         False,
         "direction-aware robust z-scores within peer groups",
     ),

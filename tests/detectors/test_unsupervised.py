@@ -101,6 +101,46 @@ def test_exoneration_subtracts_from_the_shape():
     assert s[5] < s[6] == 0.0  # the heater following the weather is explained away
 
 
+def _farms_and_a_rigged_farm():
+    """30 ordinary meters, 12 weather-driven farms and, last, a farm with a flat rig added."""
+    rng = np.random.default_rng(3)
+    n, f = 30, 12
+    return pd.DataFrame(
+        {
+            "level_vs_peer": np.r_[rng.normal(1.0, 0.1, n), rng.normal(10.0, 2.0, f), 14.0],
+            "base_load_ratio": np.r_[rng.normal(0.3, 0.05, n), rng.normal(0.82, 0.01, f), 0.98],
+            "plateau_share": np.r_[rng.normal(0.2, 0.03, n), rng.normal(0.25, 0.02, f), 0.55],
+            # The rig dilutes the farm's weather response but leaves it far from 0.
+            "temperature_sensitivity_rel": np.r_[
+                rng.normal(0.0, 0.002, n), rng.normal(0.045, 0.001, f), 0.025
+            ],
+        }
+    )
+
+
+def test_weather_clears_a_load_only_down_to_its_weather_driven_peers():
+    X = _farms_and_a_rigged_farm()
+    det = UnsupervisedDetector(min_group_size=5).fit(X)
+    assert det.weather_stats_ is not None  # 13 weather-driven training meters
+    assert det.weather_shape_.tolist() == [False, True, True, False]
+    a = -det.score_samples(X)
+    farms, rigged = a[30:42], a[42]
+    assert rigged > 2.0 * farms.max()  # flatter than any farm: still suspect
+    # ... but never more than without the weather's clearance.
+    own = UnsupervisedDetector(min_group_size=5, exonerate={}).fit(X)
+    assert rigged <= -own.score_samples(X)[42] + 1e-9
+    # Without the comparison the weather clears the rigged farm fully (the old miss).
+    off = UnsupervisedDetector(min_group_size=5, weather_shape=[]).fit(X)
+    assert off.weather_stats_ is None and -off.score_samples(X)[42] == 0.0
+
+
+def test_too_few_weather_driven_meters_skip_the_comparison():
+    X = _farms_and_a_rigged_farm().iloc[[*range(32), 42]]
+    det = UnsupervisedDetector(min_group_size=5).fit(X)
+    assert det.weather_stats_ is None
+    assert -det.score_samples(X)[-1] == 0.0
+
+
 def test_gates_need_both_features():
     X = pd.DataFrame(
         {
@@ -131,6 +171,7 @@ def test_mining_score_is_one_half_at_the_threshold():
         ({"contamination": 0.7}, ValueError, r"contamination must be a share in \(0, 0.5\]"),
         ({"min_group_size": 0}, ValueError, "min_group_size must be an int >= 1"),
         ({"cap": 0}, ValueError, "cap must be a positive"),
+        ({"weather_ramp": 0}, ValueError, "weather_ramp must be a positive"),
         ({"directions": ["up"]}, ValueError, "direction of column 0 must be one of"),
         ({"directions": ["high", "low"]}, ValueError, "gives 2 directions for 1 features"),
         ({"directions": "high"}, TypeError, "directions must be None, a dict"),
