@@ -31,7 +31,7 @@ BENCHMARKS = {"ingest": bench_ingest.run, "open": bench_open.run}
 SIZES = {
     "small": (200, 14),  # smoke run, seconds
     "default": (2000, 60),  # ~2.9 M hourly rows, a few minutes
-    "large": (20000, 365),  # ~175 M hourly rows; tens of GB of CSV (see the README's scale section for measured rates)
+    "large": (20000, 365),  # ~175 M hourly rows; tens of GB of CSV (see the README on scale)
 }
 
 
