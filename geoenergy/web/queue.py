@@ -571,7 +571,14 @@ def _count(session, q: QueueQuery, run_id: int, state, with_addresses: bool = Tr
     key = _run_key(session, run_id)
     if key is None:
         return session.scalar(stmt)
-    filters = (
+    return _FACETS.get(
+        ("count", *key, _filter_key(q, with_addresses)), lambda: session.scalar(stmt)
+    )
+
+
+def _filter_key(q: QueueQuery, with_addresses: bool) -> tuple:
+    """What selects a run's flags in ``q`` (not the order): a cache key's filter part."""
+    return (
         q.district,
         q.customer_class,
         q.score_min,
@@ -580,7 +587,6 @@ def _count(session, q: QueueQuery, run_id: int, state, with_addresses: bool = Tr
         q.search,
         with_addresses and q.search is not None,
     )
-    return _FACETS.get(("count", *key, filters), lambda: session.scalar(stmt))
 
 
 def queue_page(session, q: QueueQuery, *, with_addresses: bool) -> dict:
@@ -656,19 +662,7 @@ def _ordered_ids(session, q: QueueQuery, run_id: int, ids_stmt, with_addresses: 
     key = _run_key(session, run_id)
     if key is None:
         return None
-    cache_key = (
-        "order",
-        *key,
-        q.district,
-        q.customer_class,
-        q.score_min,
-        q.score_max,
-        q.hotspot,
-        q.search,
-        with_addresses and q.search is not None,
-        q.sort,
-        q.descending,
-    )
+    cache_key = ("order", *key, *_filter_key(q, with_addresses), q.sort, q.descending)
     return _ORDERS.get(cache_key, lambda: np.fromiter(session.scalars(ids_stmt), dtype=np.int64))
 
 
