@@ -90,6 +90,7 @@ __all__ = [
     "PUE_FLOOR",
     "SCORE_SPREAD",
     "datacentre_evidence",
+    "evidence_meters",
     "hosting_rhythm",
     "hourly_kw",
     "known_readings",
@@ -732,6 +733,13 @@ def score_data_centres(ds, registry: pd.DataFrame, weather=None, *, meters=None)
         )
         out = pd.concat([out, part], ignore_index=True) if len(out) else part
     return out
+
+
+def evidence_meters(registry: pd.DataFrame) -> list[str]:
+    """The meters the data-centre evidence reads: every registered data centre
+    (``customer_class == "data_centre"``) and the IT meters named for them, sorted."""
+    dc = registry[registry["customer_class"].astype(str) == "data_centre"]
+    return sorted(set(dc["meter_id"].astype(str)) | set(_it_meters(dc)))
 
 
 def _it_meters(registry: pd.DataFrame) -> dict:

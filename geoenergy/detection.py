@@ -219,15 +219,6 @@ def _clean_id(v) -> str | None:
     return text or None
 
 
-def _data_centre_meters(registry: pd.DataFrame) -> list[str]:
-    """The registered data centres' meters and the IT meters the registry names for them."""
-    dc = registry[registry["customer_class"].astype(str) == "data_centre"]
-    out = set(dc["meter_id"].astype(str))
-    if "it_meter_id" in dc.columns:
-        out |= {str(m).strip() for m in dc["it_meter_id"].dropna() if str(m).strip()}
-    return sorted(out)
-
-
 @dataclass
 class DetectionInputs:
     """What a detector needs from a workspace, from :func:`detection_inputs`.
@@ -431,7 +422,7 @@ def run_detection(
         run. ``False`` for a throw-away workspace (``geoenergy detect`` from
         files), which no run reads again: nothing is written.
     """
-    from detectors.datacentre import known_readings
+    from detectors.datacentre import evidence_meters, known_readings
     from layers.hotspots import dbscan_hotspots
 
     t0 = time.perf_counter()
@@ -458,7 +449,7 @@ def run_detection(
         readings=ws.readings,
         layouts=keep_cache,
         persist=keep_cache,
-        keep_rows=_data_centre_meters(registry),
+        keep_rows=evidence_meters(registry),
     )
     with cached_features(model, cache), known_readings(cache.kept, ds):
         if needs_fit:
