@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from geoenergy.store import CUSTOMER_CLASSES, Store
 from geoenergy.web.queue import (
+    OWN_LISTS,
     PAGE_SIZES,
     SORTS,
     STATUS_FILTERS,
@@ -208,3 +209,10 @@ def test_registered_data_centres_have_their_own_list(web_ws, client_for, tmp_pat
 
 
 XSS_DC = '<script>alert("dc")</script>'
+
+
+def test_the_queue_leaves_out_the_classes_the_detectors_list_apart():
+    # The web app keeps its own copy (importing detectors would load scikit-learn).
+    from detectors.flagging import OWN_LIST_CLASSES
+
+    assert tuple(OWN_LISTS) == tuple(OWN_LIST_CLASSES)
