@@ -496,6 +496,7 @@ def _save_run(store, result, *, detector, started, ds, params, actor) -> int:
     from geoalchemy2 import WKTElement
 
     from geoenergy.store import SRID, DetectionRun, Flag, Hotspot, record_audit
+    from geoenergy.store.bulk import insert_rows
 
     model, scores = result.model, result.scores
     card = _jsonable(model.card)
@@ -557,10 +558,9 @@ def _save_run(store, result, *, detector, started, ds, params, actor) -> int:
                     "hotspot_id": None if pd.isna(r.hotspot) else hid[int(r.hotspot)],
                 }
             )
-        # Core executemany on the session's connection (same transaction), without the
-        # ORM's per-row bulk bookkeeping: a city's 100,000 flags in a few seconds.
-        for i in range(0, len(rows), 5000):
-            s.connection().execute(sa.insert(Flag.__table__), rows[i : i + 5000])
+        # One driver executemany on the session's connection (same transaction), without
+        # SQLAlchemy's per-row parameter building: a city's 100,000 flags in seconds.
+        insert_rows(s.connection(), Flag.__table__, rows)
         run.finished_at = dt.datetime.now(dt.UTC)
         record_audit(
             s,
