@@ -34,6 +34,7 @@ import datetime as dt
 import shutil
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,8 @@ from geoenergy.readings import SCHEMA, bucket_of, token_committed
 from geoenergy.store import Meter, Store
 
 KEY = ["meter_id", "timestamp"]
+MERGE_THREADS = 2
+"""Buckets merged and written at once (each holds its bucket's rows in memory)."""
 STAGE_IN_MEMORY_ROWS = 8_000_000
 """Valid rows held in memory between reading and merging; beyond, they are
 spilled to the staging folder as ``.npy`` files and memory-mapped back."""
@@ -169,16 +172,16 @@ def ingest_readings(
             staged = _Staged(staging, known_buckets, rs.n_buckets)
             _stage(src, ws.tz, known, staged, rejects, report, chunk_rows, progress)
             known_pa = pa.array(known, type=pa.string())
-            new_files = {}
-            for b in staged.buckets():
+
+            def merge_and_write(b: int):
+                # One bucket: merge its staged rows with the store, write the accepted ones.
                 new = staged.rows(b)
                 merged = _append_only(new, history, known, ws.tz) if APPEND_FAST_PATH else None
                 if merged is None:
                     stored = _stored_rows(rs, b, known, _present(new.code, len(known)))
                     merged = merge_rows(new, stored, known, ws.tz)
-                rejects.add(merged.rejected)
-                report.n_duplicates += merged.n_duplicates
                 acc = merged.accepted
+                name = None
                 if len(acc.code):
                     table = pa.table(
                         {
@@ -190,9 +193,24 @@ def ingest_readings(
                         },
                         schema=SCHEMA,
                     )
-                    new_files[b] = rs.write_bucket_file(b, token, table)
-                    report.n_accepted += len(acc.code)
-                meter_stats.append(merged.stats)
+                    name = rs.write_bucket_file(b, token, table)
+                # the accepted rows are written: keep only what the report needs
+                return b, name, len(acc.code), merged.rejected, merged.n_duplicates, merged.stats
+
+            new_files = {}
+            # Buckets are independent: two at a time (sorting, Arrow and Parquet release
+            # the GIL); their outcomes are taken in bucket order, so the report and the
+            # rejected rows are the same as one at a time.
+            with ThreadPoolExecutor(max_workers=MERGE_THREADS) as pool:
+                for b, name, n_acc, rejected, n_dup, stats in pool.map(
+                    merge_and_write, staged.buckets()
+                ):
+                    rejects.add(rejected)
+                    report.n_duplicates += n_dup
+                    if name is not None:
+                        new_files[b] = name
+                        report.n_accepted += n_acc
+                    meter_stats.append(stats)
             rs.stage(token, new_files)
             try:
                 with store.session() as s:
