@@ -30,6 +30,7 @@ package.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -161,5 +162,29 @@ def main(argv: list[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
+def run() -> None:
+    """The ``geoenergy`` command: :func:`main`, then end the process at once.
+
+    Once a command has returned, its files are written and closed and its
+    threads joined; what is left is Python's own shutdown, which frees the
+    modules one by one: about half a second after a detection, which imports
+    some 2,500 (scikit-learn, SciPy, pandas, dask, SQLAlchemy). So the exit
+    handlers registered with :mod:`atexit` run (logging is flushed and closed
+    by one of them), the standard streams are flushed, and the process exits
+    with the command's code without that teardown. In-process callers (tests,
+    notebooks) use :func:`main`, which returns.
+    """
+    import atexit
+    import contextlib
+
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        # a closed pipe (`geoenergy ... | head`) or stream has nothing left to flush
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -435,3 +435,31 @@ def test_dask_scheduler_unreachable_is_one_clear_error(ingested, run, monkeypatc
     code, _out, err = run("-w", ingested, "status")
     assert code == 1
     assert "cannot reach the dask scheduler tcp://127.0.0.1:9" in " ".join(err.split())
+
+
+def test_run_exits_with_the_code_after_the_exit_handlers(tmp_path):
+    # run() ends the process without Python's teardown: the exit handlers still run,
+    # every line printed reaches the pipe, and the command's code is the process's.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOENERGY_")}
+    log = tmp_path / "handler.txt"
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(log)!r}, 'w').write('ran'))\n"
+        "sys.argv = ['geoenergy', *sys.argv[1:]]\n"
+        "from geoenergy.cli import run\n"
+        "run()\n"
+    )
+    ok = subprocess.run(
+        [sys.executable, "-c", code, "--version"], capture_output=True, text=True, env=env
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("geoenergy ")
+    assert log.read_text() == "ran"
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "-w", str(tmp_path), "ingest", "readings", "nope.csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert bad.returncode == 1
+    assert "error:" in bad.stderr
