@@ -143,7 +143,7 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "unsupervised": DetectorSpec(
         UnsupervisedDetector,
-        3,
+        4,
         False,
         "direction-aware robust z-scores within peer groups",
     ),

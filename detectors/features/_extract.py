@@ -301,4 +301,5 @@ _NAN_REASONS = {
     "night_day_ratio": "no complete day",
     "darkness_corr": "needs 7 complete days",
     "night_floor_vs_peer": "peer median is 0 or unknown",
+    "floor_bimodality": "needs 14 complete days",
 }

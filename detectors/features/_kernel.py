@@ -59,6 +59,7 @@ HOURLY_FEATURES = (
     "base_step_ratio",
     "base_step_vs_peer",  # needs the peer level: filled in by detectors.features._extract
     "night_floor_vs_peer",  # likewise
+    "floor_bimodality",
 )
 DAILY_FEATURES = (
     "mean_kw",

@@ -155,6 +155,33 @@ _F = [
         "a night floor of {value:.1f}x the median load of its {peer} peers",
     ),
     Feature(
+        "floor_bimodality",
+        "1",
+        "Ashman's D of the night floors (the lowest hourly load 00:00-05:00 local of each "
+        "complete day, over the days after their best upward split when the median rises "
+        "1.5x or more there and at least 14 days follow it, as valley_night_cv) split into two levels at the least-squares "
+        "(Otsu) threshold, with at least 5 % of the nights in each: sqrt(2) times the gap "
+        "between the two levels' medians over the root sum of squares of their robust "
+        "standard deviations (1.4826 MAD; together at least 1 % of the upper level, so D is "
+        "at most 141); 0 when the floor never changes.",
+        "A rig is a constant block of power: on the nights it runs it lifts the floor by its "
+        "power, on its off days (a price-driven miner's stops) the floor falls back by "
+        "exactly that amount, so the floors form two narrow levels a rig's power apart "
+        "(D mostly above 10, also for a 0.3 kW rig in a home). A home's floor is its fridge "
+        "cycles and standby, which wander from night to night, so even a home with a high, "
+        "flat load has overlapping levels (D 2-5). Only the latest regime counts: a rig "
+        "switched on partway keeps its on and off nights there, while a home back from weeks "
+        "away, or a floor lifted by the heating season, leaves one level behind. Night "
+        "storage heating switches too, but by an amount that follows the cold "
+        "(temperature_sensitivity).",
+        "high",
+        "night floor in two separate levels (D = {value:.0f})",
+        "Ashman, K. M., Bird, C. M. and Zepf, S. E. (1994). Detecting bimodality in "
+        "astronomical datasets. Astronomical Journal 108(6), 2348-2361; Otsu, N. (1979). A "
+        "threshold selection method from gray-level histograms. IEEE Transactions on "
+        "Systems, Man, and Cybernetics 9(1), 62-66.",
+    ),
+    Feature(
         "plateau_share",
         "1",
         "Share of valid hours whose load is at least 80 % of the meter's 90th-percentile "

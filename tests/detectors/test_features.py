@@ -23,6 +23,7 @@ from detectors.features import (
     render_markdown,
 )
 from detectors.features import _kernel as sig
+from detectors.features._level import floor_bimodality
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 21
@@ -125,6 +126,7 @@ def test_flat_meter(small):
         "off_day_share",
         "intermittency",
         "idle_day_share",
+        "floor_bimodality",  # one level: the floor never changes
     ):
         assert r[name] == pytest.approx(0.0, abs=1e-12), name
     assert r.step_ratio == 1.0
@@ -249,6 +251,49 @@ def test_base_step_of_the_step_meter(small):
     assert r.base_step_vs_peer == pytest.approx(2.5 / peer)
     assert f.loc["flat", "base_step_ratio"] == 1.0
     assert f.loc["flat", "base_step_vs_peer"] == 0.0
+
+
+def test_floor_bimodality_by_hand():
+    # 20 nightly floors [kW]: a 0.5 kW rig off on 4 nights over a floor of 0.10/0.12 kW.
+    # Each level: median 0.11 or 0.61, MAD 0.01, so s = 1.4826 * 0.01 for both and
+    # D = sqrt(2) * 0.5 / sqrt(2 s^2) = 0.5 / (1.4826 * 0.01) = 33.7; the gap is the rig.
+    base = np.tile([0.10, 0.12], 10)
+    rig = base + np.r_[0.0, 0.0, 0.0, 0.0, np.full(16, 0.5)]
+    # A wandering floor: 20 evenly spaced nights 0.20-0.40 kW (spacing h) split in the
+    # middle; each half's MAD is 2.5 h and the medians lie 10 h apart, so
+    # D = 10 / (1.4826 * 2.5) = 2.70: overlapping levels, whatever h is.
+    wander = np.linspace(0.2, 0.4, 20)
+    flat = np.full(20, 0.3)  # never changes: 0
+    short = np.r_[rig[:13], np.full(7, np.nan)]  # 13 nights: too few
+    gappy = rig.copy()
+    gappy[[4, 11]] = np.nan  # a missing 0.60 and a missing 0.62 night of the upper level
+    d, gap = floor_bimodality(np.vstack([rig, wander, flat, short]))
+    assert d[0] == pytest.approx(0.5 / (1.4826 * 0.01))
+    assert gap[0] == pytest.approx(0.5)
+    assert d[1] == pytest.approx(10 / (1.4826 * 2.5))
+    assert d[2] == 0.0 and gap[2] == 0.0
+    assert np.isnan(d[3]) and np.isnan(gap[3])
+    # missing nights leave the levels as they are (upper MAD still 0.01)
+    assert floor_bimodality(gappy[None, :])[0][0] == pytest.approx(d[0])
+    # two exactly constant levels: the spread is 1 % of the upper level, D stays finite
+    exact = np.r_[np.full(4, 0.1), np.full(16, 0.6)]
+    assert floor_bimodality(exact[None, :])[0][0] == pytest.approx(np.sqrt(2) * 0.5 / 0.006)
+
+
+def test_floor_bimodality_of_a_rig_with_off_days_and_of_a_home_back_from_away():
+    # 42 days. A home with a 0.1 kW night floor gets a 0.5 kW rig switched off on
+    # 6 days (every seventh): its night floor holds two exact levels (D = sqrt(2) * 0.5 /
+    # (1 % of 0.6 kW)). Another home is away for its first 14 days (floor 0.02 kW) and
+    # back at 0.1 kW: its latest regime (after the 5x rise) holds one level only.
+    days = 42
+    home = np.tile(np.where((HOD >= 7) & (HOD < 23), 0.6, 0.1), days)
+    on = np.repeat(np.arange(days) % 7 != 3, 24)
+    away = home.copy()
+    away[: 14 * 24] = 0.02
+    f = extract_features(make_ds({"rig": home + 0.5 * on, "away": away, "home": home}))
+    assert f.loc["rig", "floor_bimodality"] == pytest.approx(np.sqrt(2) * 0.5 / 0.006)
+    assert f.loc["away", "floor_bimodality"] == 0.0
+    assert f.loc["home", "floor_bimodality"] == 0.0
 
 
 def test_a_week_away_over_a_holiday_is_not_a_step():
