@@ -105,12 +105,19 @@ class Preload:
     ----------
     *modules : str
         Dotted module names, imported in this order.
+    start : bool, default True
+        Start at once; else :meth:`start` does.
     """
 
-    def __init__(self, *modules: str):
+    def __init__(self, *modules: str, start: bool = True):
         self.modules = [m for m in modules if m not in sys.modules]
         self.thread = threading.Thread(target=self._run, name="geoenergy-preload", daemon=True)
-        if self.modules:
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start importing (once)."""
+        if self.modules and self.thread.ident is None:
             self.thread.start()
 
     def _run(self) -> None:

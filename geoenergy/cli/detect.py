@@ -108,9 +108,10 @@ def summary_line(res) -> str:
 
 
 #: What detection imports that ingestion does not, in import order (see :class:`Preload`).
-#: dask first: the end of the ingestion (:func:`geoenergy.adhoc.workspace_from_files`)
+#: dask early: the end of the ingestion (:func:`geoenergy.adhoc.workspace_from_files`)
 #: sets dask's scheduler.
 DETECTION_MODULES = (
+    "geoenergy.detection",
     "dask",
     "dask.threaded",
     "scipy.stats",
@@ -129,10 +130,11 @@ DETECTION_MODULES = (
 
 
 def _preload_detection() -> Preload:
-    """Import detection's libraries on a thread while the files are ingested.
+    """Import detection's libraries on a thread while the files are ingested (not started).
 
     What ingestion itself imports lazily is imported first, here, so that the
-    two threads never import the same module at once.
+    two never import the same module at once, and so that a forked ingestion
+    (:func:`geoenergy.adhoc.workspace_from_files`) finds them imported.
     """
     import sqlite3  # noqa: F401 - the store's driver
 
@@ -143,7 +145,7 @@ def _preload_detection() -> Preload:
 
     import geoenergy.store.template  # noqa: F401 - the throw-away store
 
-    return Preload(*DETECTION_MODULES)
+    return Preload(*DETECTION_MODULES, start=False)
 
 
 def detect(
@@ -167,8 +169,6 @@ def detect(
     from files and needs no workspace; without them it scores the workspace and
     stores a detection run (with hotspots) for the review app.
     """
-    from geoenergy.detection import run_detection
-
     _check_out(out, ".csv", ".parquet")
     if (readings is None) != (registry is None):
         raise ConfigError("file mode needs both --readings and --registry.")
@@ -177,15 +177,23 @@ def detect(
     if readings is not None:
         if out is None:
             raise ConfigError("file mode needs --out FILE (.csv or .parquet).")
-        import geoenergy.ingest  # noqa: F401 - before the preload thread starts
+        import geoenergy.ingest  # noqa: F401 - before the preload thread starts (or a fork)
         from geoenergy.adhoc import workspace_from_files
 
+        # The files are ingested (in a forked child where possible) while the detection's
+        # libraries are imported here.
         warm = _preload_detection()
         try:
             with workspace_from_files(
-                readings=readings, registry=registry, weather=weather, timezone=timezone
+                readings=readings,
+                registry=registry,
+                weather=weather,
+                timezone=timezone,
+                meanwhile=warm.start,
             ) as fw:
                 warm.join()
+                from geoenergy.detection import run_detection
+
                 _report_files(fw, out)
                 res = run_detection(
                     fw.ws,
@@ -196,6 +204,8 @@ def detect(
         finally:
             warm.join()
     else:
+        from geoenergy.detection import run_detection
+
         with open_workspace() as ws:
             res = run_detection(ws, detector=detector, store=ws.store, eps_m=eps_m)
     cols = ["meter_id", "score", "rank", "flagged", "status", "reasons"]
