@@ -166,11 +166,12 @@ def _ingest_forked(path: Path, files: dict, timezone: str, buckets: int, meanwhi
         finally:
             os._exit(code)
     os.close(write_end)
+    pipe = os.fdopen(read_end, "rb")
     try:
-        meanwhile()
-        with os.fdopen(read_end, "rb") as pipe:
+        with pipe:
+            meanwhile()
             data = pipe.read()
-    finally:
+    finally:  # also on Ctrl-C, which reaches the child too: never leave it behind
         _, status = os.waitpid(pid, 0)
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not data:
         return None
