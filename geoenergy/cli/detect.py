@@ -75,6 +75,21 @@ def _report_files(fw, out: Path | None) -> None:
         )
 
 
+def _checked(name: str, li: dict) -> str:
+    """Whether the main list's expected precision was checked against inspections.
+
+    Without inspections it comes from the simulated null alone, which does not
+    know the benign flat loads that score like rigs (:mod:`detectors.flagging`),
+    so the real precision can be lower; the user is told so.
+    """
+    if name != "main":
+        return ""
+    n = li.get("n_labels")
+    if li.get("expected_precision_labels") is not None and n:
+        return f", checked against {int(n):,} inspections"
+    return ", not yet checked against inspections"
+
+
 def summary_line(res) -> str:
     """One line on a detection result: meters scored (score present), flagged, hotspots, time.
 
@@ -97,7 +112,7 @@ def summary_line(res) -> str:
     for name, li in lists.items():
         n = li.get("n_flagged", 0)
         prec = li.get("expected_precision")
-        expect = "" if prec is None else f" (expected precision {prec:.0%})"
+        expect = "" if prec is None else f" (expected precision {prec:.0%}{_checked(name, li)})"
         label = "flagged" if name == "main" else f"{name.replace('_', ' ')}s flagged among them"
         parts.append(f"{label} {n:,}{expect}")
     flagged = "; ".join(parts) if parts else f"flagged {res.n_flagged:,}"

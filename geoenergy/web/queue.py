@@ -322,7 +322,9 @@ def flagged_list_summary(session, run_id: int | None) -> dict | None:
     dict or None
         ``method``, ``fdr``, ``n_scored``, ``n_flagged`` and
         ``expected_precision`` (share of the flagged meters expected to host
-        mining, in [0, 1], or None) of the main list, and ``lists``: the same
+        mining, in [0, 1], or None) of the main list, ``n_labels`` (the
+        inspections it was checked against; None when it comes from the
+        simulated null alone) and ``lists``: the same
         per list (e.g. registered data centres apart); None for a run without
         that record (runs from before the false-discovery flagging).
     """
@@ -339,6 +341,10 @@ def flagged_list_summary(session, run_id: int | None) -> dict | None:
         "n_scored": info.get("n_scored"),
         "n_flagged": info.get("n_flagged"),
         "expected_precision": info.get("expected_precision"),
+        # inspections behind it (None: from the simulated null alone, not yet checked)
+        "n_labels": (
+            info.get("n_labels") if info.get("expected_precision_labels") is not None else None
+        ),
         "lists": {str(k): v for k, v in lists.items() if isinstance(v, dict)},
     }
 

@@ -90,3 +90,25 @@ def test_detect_lists_registered_data_centres_apart_with_their_evidence(city, tm
     assert "Registered data centres (" in text
     main_table = text.split("Most suspicious meters", 1)[1].split("Registered data centres", 1)[0]
     assert "data_centre" not in main_table and "data-centre score" not in main_table
+
+
+def test_summary_says_whether_inspections_checked_the_expected_precision():
+    from types import SimpleNamespace
+
+    from geoenergy.cli.detect import summary_line
+
+    scores = pd.DataFrame({"score": [0.9, 0.2], "status": ["ok", "ok"]})
+    main_list = {"n_scored": 2, "n_flagged": 1, "expected_precision": 0.96}
+    dc = {"n_scored": 3, "n_flagged": 1, "expected_precision": 0.9}
+    res = SimpleNamespace(
+        scores=scores,
+        flagging={"lists": {"main": main_list, "data_centre": dc}},
+        hotspots=[],
+        seconds=1.0,
+    )
+    line = summary_line(res)
+    assert "flagged 1 (expected precision 96%, not yet checked against inspections)" in line
+    assert "data centres flagged among them 1 (expected precision 90%);" in line
+    main_list.update(expected_precision=0.82, expected_precision_labels=0.82, n_labels=40)
+    line = summary_line(res)
+    assert "flagged 1 (expected precision 82%, checked against 40 inspections)" in line

@@ -149,6 +149,17 @@ def test_the_queue_shows_the_expected_precision_of_the_flagged_list(web_ws, clie
     assert "false-discovery rate of 5 %" in text
     assert "data centre list</a>: 0 of 2." in text
     assert re.search(r'class="own-list" href="/queue\?[^"]*class=data_centre', text)
+    # From the simulated null alone: the team is told it is not yet checked.
+    assert "Not yet checked against inspections" in text
+    card["flagged_list"].update(
+        expected_precision=0.82, expected_precision_labels=0.82, n_labels=40
+    )
+    with Store.for_workspace(web_ws) as store, store.session() as s:
+        s.get(DetectionRun, 2).model_card = card
+    text = client_for("analyst").get("/queue").text
+    assert "expected precision 82 %" in text
+    assert "Checked against 40 inspection outcomes." in text
+    assert "Not yet checked" not in text
     # A run from before the record: no line, no error.
     text = client_for("analyst").get("/queue?run=1").text
     assert "Flagged list:" not in text
