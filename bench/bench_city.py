@@ -16,13 +16,16 @@ peak memory is its own:
 4. ``rerun``: ``run_detection`` again after the append, with the cache the
    first run left (:mod:`geoenergy.featurecache`): the old days' layouts are
    kept, only the new day's files are read; every kernel row is computed
-   again (the window is a day longer). Printed next to the cold ``detect``.
+   again (the window is a day longer). Printed next to the cold ``detect``;
+5. ``cluster`` (with ``--cluster``): the same detection, from an empty
+   cache, on a ``dask.distributed`` LocalCluster of two worker processes,
+   its scores compared with the re-run's to the bit (not counted in the total).
 
 Printed: wall-clock seconds [s] and peak RSS [MiB] per stage, readings per
 second, and the load average (the machine may be shared). The aim for the
 full size is under 10 minutes and under 4 GB on 2 cores.
 
-Run: ``python -m bench city [--meters 100000 --days 120] [--workdir DIR]``;
+Run: ``python -m bench city [--meters 100000 --days 120] [--workdir DIR] [--cluster]``;
 ``--meters 2000 --days 30`` is a smoke run of a minute.
 """
 
@@ -64,8 +67,17 @@ def stage_ingest(workspace: str, registry: str, path: str) -> dict:
     }
 
 
-def stage_detect(workspace: str, cold: bool = True) -> dict:
-    """Score every meter and store the run [s]; ``cold``: with an empty feature cache."""
+#: The columns of the scores compared between the local run and the cluster's.
+COMPARED = ["meter_id", "score", "rank", "flagged", "status", "reasons", "p_value", "list"]
+
+
+def stage_detect(
+    workspace: str, cold: bool = True, scores_out: str | None = None, save: bool = True
+) -> dict:
+    """Score every meter and store the run [s]; ``cold``: with an empty feature cache.
+
+    ``scores_out``: also write the scores there (Parquet, untimed).
+    """
     from geoenergy.config import Workspace
     from geoenergy.detection import run_detection
     from geoenergy.featurecache import CACHE_FOLDER
@@ -74,9 +86,11 @@ def stage_detect(workspace: str, cold: bool = True) -> dict:
         shutil.rmtree(Path(workspace) / CACHE_FOLDER, ignore_errors=True)
     ws = Workspace(Path(workspace))
     t0 = time.perf_counter()
-    res = run_detection(ws, detector="unsupervised", save=True)
+    res = run_detection(ws, detector="unsupervised", save=save)
     seconds = time.perf_counter() - t0
     ws.close()
+    if scores_out:
+        res.scores[COMPARED].to_parquet(scores_out, index=False)
     return {
         "seconds": seconds,
         "meters": len(res.scores),
@@ -85,6 +99,43 @@ def stage_detect(workspace: str, cold: bool = True) -> dict:
         "run_id": res.run_id,
         "notes": [n for n in res.notes if n.startswith(("readings:", "features:"))],
     }
+
+
+def stage_detect_cluster(workspace: str, scores_out: str, local_scores: str) -> dict:
+    """The cold detection on a two-worker ``dask.distributed`` LocalCluster [s].
+
+    The workers are processes of their own (one thread each) that read the
+    workspace's readings store; the run is not stored. Its scores are compared
+    with the local run's on the same readings (``local_scores``), every column
+    of :data:`COMPARED` to the bit.
+    """
+    import distributed
+    import pandas as pd
+
+    from bench._common import peak_rss_mib
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        out = stage_detect(workspace, cold=True, scores_out=scores_out, save=False)
+        workers = client.run(peak_rss_mib)
+    a, b = pd.read_parquet(local_scores), pd.read_parquet(scores_out)
+    try:
+        pd.testing.assert_frame_equal(b, a, check_exact=True)
+        same = "identical to the local run (every column, to the bit)"
+    except AssertionError as exc:
+        same = "DIFFERENT from the local run: " + " ".join(str(exc).split())[:300]
+    out["notes"] = [
+        *out["notes"],
+        f"scores: {same}",
+        "workers: 2 processes x 1 thread, peak "
+        + ", ".join(f"{v:,.0f}" for v in workers.values())
+        + " MiB",
+    ]
+    return out
 
 
 def write_next_day(data_dir: str, meters: int, days: int, out: str) -> dict:
@@ -114,6 +165,12 @@ def main(argv=None) -> dict:
     p.add_argument("--days", type=int, default=120)
     p.add_argument("--workdir", type=Path, help="keep data and workspace here (default: temp)")
     p.add_argument("--timeout", type=float, help="per-stage timeout [s]")
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="also run the cold detection on a 2-worker dask.distributed LocalCluster and "
+        "compare its scores with the local run's",
+    )
     args = p.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="geoenergy-bench-city-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -153,9 +210,23 @@ def main(argv=None) -> dict:
         )
         if stages["append"].ok:
             print("  re-run detection after the append (warm cache) ...", flush=True)
+            local_scores = work / "scores-local.parquet"
             stages["rerun"] = run_case(
-                f"{HERE}:stage_detect", timeout=args.timeout, workspace=str(ws), cold=False
+                f"{HERE}:stage_detect",
+                timeout=args.timeout,
+                workspace=str(ws),
+                cold=False,
+                scores_out=str(local_scores),
             )
+            if args.cluster and stages["rerun"].ok:
+                print("  the same detection, cold, on a 2-worker LocalCluster ...", flush=True)
+                stages["cluster"] = run_case(
+                    f"{HERE}:stage_detect_cluster",
+                    timeout=args.timeout,
+                    workspace=str(ws),
+                    scores_out=str(work / "scores-cluster.parquet"),
+                    local_scores=str(local_scores),
+                )
     load_after = os.getloadavg()
     print(
         f"\ncity run - {args.meters:,} meters x {args.days} days ({data.rows:,} hourly readings) "
@@ -166,7 +237,8 @@ def main(argv=None) -> dict:
         if not r.ok:
             print(f"  {name:<7} failed: {r.error}")
             continue
-        total += r.seconds
+        if name != "cluster":
+            total += r.seconds
         rate = f"{r.rows / r.seconds:,.0f} readings/s" if r.rows and r.seconds else ""
         extra = ", ".join(f"{k} {v:,}" for k, v in r.extra.items() if isinstance(v, int))
         print(f"  {name:<7} {r.seconds:8.1f} s   peak {r.peak_mib:8,.0f} MiB   {rate}   {extra}")
