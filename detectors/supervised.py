@@ -26,11 +26,13 @@ there is nothing to learn: the detector warns and scores with the prior.
 With ``select="1se"`` (what :class:`detectors.model.MiningModel` uses) the
 blend is only one candidate: the prior alone, the learners alone, the plain
 gradient-boosting baseline, a rank average of the prior and the baseline,
-and the prior or that stack demoted near inspected non-miners (a benign
-look-alike model) are judged on held-out labels by repeated stratified
+the prior or that stack demoted near inspected non-miners (a benign
+look-alike model), and a prior-led blend (three quarters the prior) so
+demoted are judged on held-out labels by repeated stratified
 cross-validation, and the prior ranks unless another candidate beats it by
-more than one corrected standard error (:mod:`detectors._select`). The
-winner is ``learner_``; the figures behind it are ``selection_``.
+more than one corrected standard error (and, unless the prior leads it, a
+minimum gain; :mod:`detectors._select`). The winner is ``learner_``; the
+figures behind it are ``selection_``.
 
 References
 ----------
@@ -65,15 +67,17 @@ from detectors._select import (
     NEEDS_BASELINE,
     NEEDS_BENIGN,
     NOT_MINING_USE,
+    PRIOR_LED,
+    PRIOR_LED_WEIGHT,
     REPEATS,
     benign_share,
     benign_share_loo,
     choose,
     kernel_bandwidth,
     percentile_of,
-    pu_auc,
 )
 from detectors.baseline import make_baseline
+from detectors.evaluate import roc_auc
 from detectors.reasons import occlusion
 from detectors.robust import RobustStats, _column_index, resolve_directions
 from detectors.unsupervised import UnsupervisedDetector
@@ -156,7 +160,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
     select : None or "1se", default None
         With a fixed ``prior_weight``: None keeps the blend; "1se" chooses
         among :data:`detectors._select.CANDIDATES` (prior, blend, learners,
-        baseline, stack, prior+benign, stack+benign) by repeated stratified
+        baseline, stack, prior+benign, stack+benign, prior-led+benign) by repeated stratified
         cross-validation on the labels with the corrected one-standard-error
         rule over the prior (:meth:`_select_learner`; what
         :class:`detectors.model.MiningModel` uses).
@@ -492,6 +496,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             f = (1.0 - w) * learned + w * prior
         elif name == "baseline":
             f = base
+        elif name == "prior-led+benign":
+            f = PRIOR_LED_WEIGHT * prior + (1.0 - PRIOR_LED_WEIGHT) * learned
         else:  # stack, stack+benign
             ref = self.reference_ if reference is None else reference
             f = 0.5 * (percentile_of(ref["prior"], prior) + percentile_of(ref["baseline"], base))
@@ -547,8 +553,10 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
 
         Repeated stratified folds of the labelled meters (:func:`detectors._select.choose`):
         a candidate replaces the prior only when its mean judging-AUC gain on the
-        hidden labels exceeds one corrected standard error; the best such
-        candidate wins. The baseline and the benign model need inspected
+        hidden labels exceeds one corrected standard error (and
+        :data:`detectors._select.MIN_GAIN` unless the prior leads it,
+        :data:`detectors._select.PRIOR_LED`); the best such candidate wins.
+        The baseline and the benign model need inspected
         non-miners (one per fold); without :data:`detectors._select.MIN_MINERS`
         labelled miners the prior ranks.
         """
@@ -556,7 +564,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         info = {
             "rule": "one corrected standard error over the prior (repeated stratified CV, "
             "mean of the PU AUC and the AUC against the hidden non-miners), and a gain of "
-            f"at least {MIN_GAIN:g} for a candidate that replaces the prior's ranking",
+            f"at least {MIN_GAIN:g} for a candidate that the prior does not lead (all but "
+            f"{', '.join(sorted(PRIOR_LED))})",
             "labelled_miners": n_pos,
             "labelled_not_mining": n_neg,
             "not_mining_use": NOT_MINING_USE,
@@ -564,7 +573,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         names = ["prior", "blend", "learners"]
         folds = min(int(self.cv), n_pos)
         if n_neg >= folds and X is not None:
-            names += ["baseline", "stack", "prior+benign", "stack+benign"]
+            names += ["baseline", "stack", "prior+benign", "stack+benign", "prior-led+benign"]
         auc = None
         if n_pos >= MIN_MINERS:
             auc = self._cv_candidates(Z, X, pos, neg, rng, names, folds)
@@ -591,7 +600,9 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             "candidates": table,
             "winner": winner,
         }
-        weight = {"prior": 1.0, "learners": 0.0}.get(winner, float(self.prior_weight))
+        weight = {"prior": 1.0, "learners": 0.0, "prior-led+benign": PRIOR_LED_WEIGHT}.get(
+            winner, float(self.prior_weight)
+        )
         return weight, {}
 
     def _cv_candidates(self, Z, X, pos, neg, rng, names, folds) -> tuple | None:
@@ -641,11 +652,11 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
                 benign = benign_share(T, T_benign, Z, kernel_bandwidth(T))
             for name in names:
                 f = self._combine(name, Z, learned, base, benign, reference=ref)
-                pu = pu_auc(truth, f[judge])
+                pu = roc_auc(truth, f[judge])
                 # The fold's hidden miners against its hidden non-miners: the benign
                 # look-alikes that crowd the top of the list, which the unlabelled
                 # meters (mostly ordinary) hardly weigh in the PU AUC.
-                insp = pu_auc(pos[hidden], f[hidden]) if mixed else pu
+                insp = roc_auc(pos[hidden], f[hidden]) if mixed else pu
                 parts["pu"][name].append(pu)
                 parts["inspected"][name].append(insp)
                 auc[name].append(0.5 * (pu + insp))
@@ -689,7 +700,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
                 continue
             for w in weights:
                 f = (1.0 - w) * learned + w * prior_score
-                auc[w].append(pu_auc(truth, f[judge]))
+                auc[w].append(roc_auc(truth, f[judge]))
         if not auc[weights[0]]:
             return None
         return auc

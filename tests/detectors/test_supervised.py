@@ -183,6 +183,7 @@ def test_with_uninformative_labels_the_selection_keeps_the_prior():
         "stack",
         "prior+benign",
         "stack+benign",
+        "prior-led+benign",
     }
     assert not any(c["beats_prior"] for c in table.values())
     assert det.selection_["folds"] == 5 and det.selection_["repeats"] == 3
@@ -279,3 +280,39 @@ def test_the_one_standard_error_rule_prefers_the_prior_on_a_noisy_gain():
     assert winner == "prior" and table["stack"]["min_gain"] == 0.005
     winner, table = choose({"prior": prior, "prior+benign": small}, test_share=0.2)
     assert winner == "prior+benign" and table["prior+benign"]["min_gain"] == 0.0
+
+
+def test_a_small_steady_gain_is_enough_for_a_prior_led_candidate_not_for_a_replacement():
+    from detectors._select import MIN_GAIN, choose
+
+    prior = [0.90, 0.92, 0.88, 0.91, 0.89]
+    steady = [v + 0.004 for v in prior]  # gain 0.004 on every fold: standard error 0
+    # Gains +0.01, -0.01, ...: mean 0.002, variance 1.2e-4, corrected standard error
+    # sqrt(1.2e-4 * (1/5 + 0.2/0.8)) = 0.0073 > 0.002.
+    noisy = [v + d for v, d in zip(prior, [0.01, -0.01, 0.01, -0.01, 0.01], strict=True)]
+    auc = {"prior": prior, "learners": steady, "prior-led+benign": steady}
+    winner, table = choose(auc, test_share=0.2)
+    assert MIN_GAIN > 0.004
+    assert winner == "prior-led+benign"
+    assert table["prior-led+benign"]["se"] == pytest.approx(0.0, abs=1e-12)
+    assert table["prior-led+benign"]["min_gain"] == 0.0
+    assert not table["learners"]["beats_prior"] and table["learners"]["min_gain"] == MIN_GAIN
+    winner, table = choose({"prior": prior, "prior-led+benign": noisy}, test_share=0.2)
+    assert winner == "prior"
+    assert table["prior-led+benign"]["gain_over_prior"] == pytest.approx(0.002)
+    assert table["prior-led+benign"]["se"] == pytest.approx(np.sqrt(1.2e-4 * 0.45))
+
+
+def test_the_prior_led_candidate_is_three_quarters_prior_then_demoted_near_benign_cases():
+    from detectors._select import PRIOR_LED_WEIGHT
+
+    det = SupervisedDetector(prior_saturation=1.0)
+    det.prior_ = UnsupervisedDetector()  # only its presence matters to the combination
+    # The prior's anomaly (last input) 3 and 1 -> prior scores 3/4 and 1/2.
+    Z = np.array([[0.0, 3.0], [0.0, 1.0]])
+    learned = np.array([0.35, 0.9])
+    benign = np.array([0.2, 0.0])
+    f = det._combine("prior-led+benign", Z, learned, None, benign)
+    assert PRIOR_LED_WEIGHT == 0.75
+    # (0.75 * 0.75 + 0.25 * 0.35) * (1 - 0.2) = 0.52; 0.75 * 0.5 + 0.25 * 0.9 = 0.6.
+    assert f == pytest.approx([0.52, 0.6])
