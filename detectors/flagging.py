@@ -23,6 +23,22 @@ run at level ``fdr`` (default :data:`DEFAULT_FDR`) then flags the largest
 set of meters, most suspicious first, whose expected share of false flags
 is at most ``fdr``.
 
+**Weather-driven meters: a null of their own.** A load the weather explains
+(electric heating, fish ponds, greenhouses, pumps) is not judged against its
+peers: its anomaly is how unusual its shape is among the weather-driven
+meters, times its excess (``d min(sqrt(E S_w), own)``, see
+:class:`detectors.unsupervised.UnsupervisedDetector`). The peer-group null
+never takes that path, so a rig on a farm meter, whose anomaly the path
+lowers, could never reach a small p-value. Such a meter's p-value is that of
+a mixture by its weather-driven weight ``d``: ``(1 - d) p + d p_w``, with
+``p`` from its peer group's null and ``p_w`` the share of simulated ordinary
+weather-driven meters (a multivariate t around the weather-driven medians,
+:meth:`~detectors.unsupervised.UnsupervisedDetector.null_weather_shape`)
+whose shape evidence ``S_w`` is at least the meter's, given its excess (a
+farm uses more than the median farm as a matter of course). Measured on the
+town with rigs in 12 weather-driven farm meters (``python -m bench quality
+--generator town --farm-mining``): see CHANGELOG (issue 20).
+
 **The supervised detector: its prior's list, plus what the labels make
 sure.** It flags what its unsupervised prior's null flags (above), plus the
 longest run of meters, most probable first, whose mean ``1 - P(mining)``
@@ -450,6 +466,18 @@ class SimulatedNull:
         Scale of the exponential tail beyond the last level.
     count : ndarray of int, shape (n_groups + 1,)
         Training meters whose correlations each null keeps.
+    weather_values : ndarray, shape (1, n_levels), or None
+        The weather-driven null: the weather-path evidence of simulated ordinary
+        weather-driven meters at each level (one null, as the weather-driven
+        meters are compared pooled); None: the detector has no weather
+        comparison (or the model was saved before it).
+    weather_beta : ndarray, shape (1,), or None
+        Its exponential tail scale.
+    tail_share, weather_tail_share : ndarray or None
+        Survival at which each exponential tail starts: the last level, or,
+        when a point mass reaches beyond it (a weather-driven null is 0 for
+        all but a few hundred draws), the share ``(k + 1) / (n + 1)`` of the
+        ``n`` draws whose ``k`` exceed the mass (None: the last level).
     """
 
     groups: np.ndarray
@@ -457,10 +485,19 @@ class SimulatedNull:
     values: np.ndarray
     beta: np.ndarray
     count: np.ndarray
+    weather_values: np.ndarray | None = None
+    weather_beta: np.ndarray | None = None
+    tail_share: np.ndarray | None = None
+    weather_tail_share: np.ndarray | None = None
 
     @classmethod
     def fit(cls, detector, X, codes=None, *, n_draws: int = N_DRAWS, random_state=0):
-        """Simulate the null of every peer group with enough training meters, and a pooled one."""
+        """Simulate the null of every peer group with enough training meters, and a pooled one.
+
+        Then, when the detector compares weather-driven meters among themselves
+        (``null_weather_shape`` is not None), the weather-driven null, from the
+        same random stream after them (so the ordinary nulls do not change).
+        """
         from sklearn.utils import check_random_state
 
         rng = check_random_state(random_state)
@@ -475,36 +512,71 @@ class SimulatedNull:
                     counts.append(int(c))
         rows.append(detector.null_anomaly(X, n_draws, rng))
         counts.append(len(X))
-        values, betas = zip(*(_survival_table(r) for r in rows), strict=True)
+        values, betas, shares = zip(*(_survival_table(r) for r in rows), strict=True)
+        weather = {}
+        simulate = getattr(detector, "null_weather_shape", None)
+        drawn = None if simulate is None else simulate(X, n_draws, rng)
+        if drawn is not None:
+            wv, wbeta, wshare = _survival_table(drawn)
+            weather = {
+                "weather_values": wv[None, :],
+                "weather_beta": np.array([wbeta]),
+                "weather_tail_share": np.array([wshare]),
+            }
         return cls(
             groups=np.array(groups, dtype=np.int64),
             survival=_SURVIVAL_GRID.copy(),
             values=np.vstack(values),
             beta=np.array(betas),
             count=np.array(counts, dtype=np.int64),
+            tail_share=np.array(shares),
+            **weather,
         )
 
-    def p_values(self, t, codes=None) -> np.ndarray:
-        """``P0(A >= t)`` under each meter's own peer-group null (NaN for NaN ``t``)."""
+    def p_values(self, t, codes=None, driven=None, evidence=None) -> np.ndarray:
+        """``P0(A >= t)`` under each meter's own null (NaN for NaN ``t``).
+
+        Parameters
+        ----------
+        t : array-like of float
+            Anomalies of the meters.
+        codes : array-like of int, optional
+            Their peer-group codes (None: the pooled null).
+        driven, evidence : array-like of float, optional
+            :meth:`detectors.unsupervised.UnsupervisedDetector.weather_path` of
+            the same meters: the weight ``d`` in [0, 1] of each anomaly that
+            comes from the weather path and the meter's evidence ``s`` there.
+            The p-value is then that of the mixture of the two nulls,
+            ``(1 - d) P0(A >= t) + d P0w(S_w >= s)``: exactly a p-value when the
+            meter is, with probability ``d``, an ordinary weather-driven meter
+            (given its excess) and otherwise an ordinary one. ``d = 0`` (or
+            None, or no weather-driven null): the ordinary null alone.
+        """
         t = np.asarray(t, dtype=float)
-        r = _rows(self.groups, codes, len(t))
-        p = np.empty(len(t))
-        surv = self.survival
-        for k in np.unique(r):
-            sel = r == k
-            v = self.values[k]
-            x = t[sel]
-            # first level whose value reaches x: within a run of equal values (a point
-            # mass, e.g. at 0) the survival is the share at or above it
-            i = np.clip(np.searchsorted(v, x, side="left"), 1, len(v) - 1)
-            lo, hi = v[i - 1], v[i]
-            frac = np.where(hi > lo, (x - lo) / np.where(hi > lo, hi - lo, 1.0), 1.0)
-            inside = surv[i - 1] + np.clip(frac, 0.0, 1.0) * (surv[i] - surv[i - 1])
-            inside = np.where(x <= v[0], 1.0, inside)
-            tail = surv[-1] * np.exp(-(x - v[-1]) / self.beta[k])
-            p[sel] = np.where(x > v[-1], tail, inside)
+        rows = _rows(self.groups, codes, len(t))
+        p = _table_p(t, self.values, self.beta, self.survival, rows, self._share("tail_share"))
+        wv = getattr(self, "weather_values", None)
+        if driven is not None and evidence is not None and wv is not None:
+            d = np.clip(np.nan_to_num(np.asarray(driven, dtype=float)), 0.0, 1.0)
+            s = np.nan_to_num(np.asarray(evidence, dtype=float))
+            if d.shape != t.shape or s.shape != t.shape:
+                raise ValueError(
+                    f"driven and evidence must hold one value per meter ({t.shape[0]}), got "
+                    f"shapes {d.shape} and {s.shape}; pass detector.weather_path(X) of the "
+                    "same meters."
+                )
+            sel = np.flatnonzero((d > 0) & np.isfinite(t))
+            if len(sel):
+                share = self._share("weather_tail_share")
+                zero = np.zeros(len(sel), dtype=np.int64)
+                pw = _table_p(s[sel], wv, self.weather_beta, self.survival, zero, share)
+                p[sel] = (1.0 - d[sel]) * p[sel] + d[sel] * pw
         p = np.clip(p, _P_FLOOR, 1.0)
         return np.where(np.isfinite(t), p, np.nan)
+
+    def _share(self, name) -> np.ndarray | None:
+        share = getattr(self, name, None)  # None in a model saved before the field
+        return None if share is None else np.asarray(share, dtype=float)
 
     def to_dict(self) -> dict:
         """Plain-JSON summary for the model card."""
@@ -519,7 +591,46 @@ class SimulatedNull:
             "n": [int(v) for v in self.count],
             **{f"anomaly_at_{k}": [float(v) for v in self.values[:, j]] for k, j in cols.items()},
             "tail_beta": [float(v) for v in self.beta],
+            **self._weather_dict(cols),
         }
+
+    def _weather_dict(self, cols) -> dict:
+        wv = getattr(self, "weather_values", None)
+        if wv is None:
+            return {"weather_null": None}
+        return {
+            "weather_null": {
+                "method": "shape evidence among the weather-driven meters of simulated "
+                "ordinary weather-driven meters (Gaussian copula), given the meter's excess; "
+                "a meter's p-value mixes the two nulls by its weather-driven weight",
+                **{f"evidence_at_{k}": float(wv[0, j]) for k, j in cols.items()},
+                "tail_beta": float(self.weather_beta[0]),
+                "tail_share": float(self._share("weather_tail_share")[0]),
+            }
+        }
+
+
+def _table_p(t, values, beta, surv, r, share=None) -> np.ndarray:
+    """Survival ``P0(A >= t)`` from the tables ``values`` (row ``r`` per meter), unclipped.
+
+    Beyond the last level an exponential tail from ``share[k]`` (None: the last level).
+    """
+    p = np.empty(len(t))
+    for k in np.unique(r):
+        sel = r == k
+        v = values[k]
+        x = t[sel]
+        # first level whose value reaches x: within a run of equal values (a point
+        # mass, e.g. at 0) the survival is the share at or above it
+        i = np.clip(np.searchsorted(v, x, side="left"), 1, len(v) - 1)
+        lo, hi = v[i - 1], v[i]
+        frac = np.where(hi > lo, (x - lo) / np.where(hi > lo, hi - lo, 1.0), 1.0)
+        inside = surv[i - 1] + np.clip(frac, 0.0, 1.0) * (surv[i] - surv[i - 1])
+        inside = np.where(x <= v[0], 1.0, inside)
+        start = surv[-1] if share is None else share[k]
+        tail = start * np.exp(-(x - v[-1]) / beta[k])
+        p[sel] = np.where(x > v[-1], tail, inside)
+    return p
 
 
 def _take(X, mask):
@@ -535,15 +646,28 @@ def _rows(groups, codes, n: int) -> np.ndarray:
     return np.where(groups[pos] == codes, pos, pooled)
 
 
-def _survival_table(a: np.ndarray) -> tuple[np.ndarray, float]:
-    """Values of a sample at the survival levels of the grid, and the tail scale beyond."""
+def _survival_table(a: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Values of a sample at the survival levels of the grid, the tail scale beyond, and
+    the survival at which the tail starts.
+
+    The tail starts at the last level (1 %), unless a point mass reaches beyond it
+    (ties at the last value: most weather-driven draws are 0, as ordinary farms'
+    shape lies within the margin): then at ``(k + 1) / (n + 1)`` of the ``k`` draws
+    out of ``n`` above the mass (the Monte Carlo p-value, never 0), with the scale
+    of their excesses. Without any, the scale is 1.
+    """
     a = np.sort(np.asarray(a, dtype=float))
     v = np.quantile(a, 1.0 - _SURVIVAL_GRID)
     v = np.maximum.accumulate(v)  # monotone for the interpolation
-    top = a[a >= v[-1]] - v[-1]
+    share = float(_SURVIVAL_GRID[-1])
+    if (a == v[-1]).sum() > 1:
+        top = a[a > v[-1]] - v[-1]
+        share = (len(top) + 1) / (len(a) + 1)
+    else:
+        top = a[a >= v[-1]] - v[-1]
     beta = float(top.mean()) if len(top) and top.mean() > 0 else 1.0
     # Ties (a point mass at 0): the survival of a value is the share at or above it.
-    return v, beta
+    return v, beta, share
 
 
 @dataclass(frozen=True)

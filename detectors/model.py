@@ -143,7 +143,7 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "unsupervised": DetectorSpec(
         UnsupervisedDetector,
-        4,
+        5,
         False,
         "direction-aware robust z-scores within peer groups",
     ),
@@ -492,9 +492,18 @@ class MiningModel:
         """The inspections' ``P(mining | p)`` on the main list (None without enough labels)."""
         if y is None:
             return None
-        p = self.null_.p_values(self._statistic(X), self._codes(X))
+        p = self._p_values(X)
         main = self._lists(ds, registry, X.index) == "main"
         return LabelCalibration.fit(np.where(main, p, np.nan), y)
+
+    def _p_values(self, X) -> np.ndarray:
+        """Each meter's p-value under its null; a meter the weather explains is judged
+        (in proportion) among the weather-driven meters (:meth:`SimulatedNull.p_values`)."""
+        src = self._null_source()
+        if src is None or not isinstance(self.null_, SimulatedNull):
+            return self.null_.p_values(self._statistic(X), self._codes(X))
+        driven, evidence = src.weather_path(self._prior_view(X))
+        return self.null_.p_values(self._statistic(X), self._codes(X), driven, evidence)
 
     def _statistic(self, X) -> np.ndarray:
         """What the p-values are computed from (higher = more suspicious).
@@ -514,7 +523,7 @@ class MiningModel:
             p = np.full(len(X), np.nan)
             flagged = np.asarray(det.predict(X)) == -1
             return flagged, p, {"method": "detector", "expected_precision": None}
-        p = self.null_.p_values(self._statistic(X), self._codes(X))
+        p = self._p_values(X)
         given = None
         if self.threshold is not None:
             how, given = "given", s >= self.threshold

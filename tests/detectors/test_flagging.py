@@ -199,3 +199,52 @@ def test_registered_data_centres_are_flagged_in_their_own_list():
     moved = m.score(pop.readings, reg, weather=pop.weather, reasons=False)
     row = moved.set_index("meter_id").loc[reg.loc[first_dc, "meter_id"]]
     assert row["list"] == "main"
+
+
+def test_weather_driven_meters_take_the_mixture_of_the_two_nulls():
+    # 30 ordinary meters, 12 weather-driven farms, a farm with a flat rig (the fixture of
+    # tests/detectors/test_unsupervised.py): a meter's p-value is (1 - d) p + d p_w.
+    from tests.detectors.test_unsupervised import _farms_and_a_rigged_farm
+
+    X = _farms_and_a_rigged_farm()
+    det = UnsupervisedDetector(min_group_size=5).fit(X)
+    null = SimulatedNull.fit(det, X, random_state=0)
+    assert null.weather_values.shape == (1, len(null.survival))
+    t = -det.score_samples(X)
+    d, ev = det.weather_path(X)
+    p_own = null.p_values(t)
+    p = null.p_values(t, None, d, ev)
+    np.testing.assert_array_equal(p[:30], p_own[:30])  # d = 0: the peer-group null alone
+    assert (p[30:42] == 1.0).all()  # ordinary farms: no evidence among weather-driven loads
+    assert p[42] < 1e-3  # the rigged farm's shape is unusual among them
+    # Halfway driven: the mean of the two nulls' p-values, by hand.
+    half = null.p_values(t[[42]], None, np.array([0.5]), ev[[42]])[0]
+    p_w = null.p_values(t[[42]], None, np.array([1.0]), ev[[42]])[0]
+    assert half == pytest.approx(0.5 * p_own[42] + 0.5 * p_w)
+    # Ordinary nulls are unchanged by the weather-driven one (drawn after them).
+    old = SimulatedNull.fit(UnsupervisedDetector(min_group_size=5, weather_shape=[]).fit(X), X)
+    assert old.weather_values is None
+    np.testing.assert_array_equal(old.p_values(t[:30]), p_own[:30])
+    assert null.to_dict()["weather_null"]["tail_share"] > 0
+    with pytest.raises(ValueError, match="driven and evidence must hold one value per meter"):
+        null.p_values(t, None, d[:3], ev)
+
+
+def test_a_point_mass_beyond_the_grid_starts_the_tail_at_its_share():
+    # 995 zeros and 1..5: the top 1 % is the mass at 0, so the tail starts at the
+    # share above it, (5 + 1) / (1000 + 1), with the mean excess 3 as its scale.
+    from detectors.flagging import _SURVIVAL_GRID, _survival_table
+
+    v, beta, share = _survival_table(np.r_[np.zeros(995), np.arange(1.0, 6.0)])
+    assert v[-1] == 0.0 and beta == 3.0 and share == pytest.approx(6 / 1001)
+    null = SimulatedNull(
+        groups=np.array([], dtype=np.int64),
+        survival=_SURVIVAL_GRID.copy(),
+        values=v[None, :],
+        beta=np.array([beta]),
+        count=np.array([1000]),
+        tail_share=np.array([share]),
+    )
+    np.testing.assert_allclose(null.p_values(np.array([0.0, 2.0])), [1.0, share * np.exp(-2 / 3)])
+    # A continuous sample keeps the tail at the last level (1 %).
+    assert _survival_table(np.linspace(0, 1, 1001))[2] == pytest.approx(0.01)

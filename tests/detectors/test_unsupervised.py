@@ -190,3 +190,33 @@ def test_group_codes_must_be_integers():
     X = pd.DataFrame({"load": [1.0, 2.0], "g": [0.5, 1.0]})
     with pytest.raises(ValueError, match="must hold integer peer-group codes"):
         UnsupervisedDetector(group_column="g").fit(X)
+
+
+def test_weather_path_and_its_null_by_hand():
+    # One weather_shape column: a simulated ordinary weather-driven meter's evidence is
+    # S_w = max(T - margin, 0) with T a t-variate of WEATHER_NULL_DOF (4) degrees of
+    # freedom, so P(S_w >= s) = t4.sf(s + 3) below the cap.
+    from scipy.stats import t as student_t
+
+    from detectors.unsupervised import WEATHER_NULL_DOF
+
+    X = _farms_and_a_rigged_farm()
+    det = UnsupervisedDetector(min_group_size=5, weather_shape=["base_load_ratio"]).fit(X)
+    sw = det.null_weather_shape(X, n_draws=200_000, random_state=0)
+    assert sw.shape == (200_000,) and sw.min() == 0.0
+    for s in (0.0, 1.0):
+        expected = student_t(WEATHER_NULL_DOF).sf(s + det.weather_margin)
+        assert (sw > s).mean() == pytest.approx(expected, abs=0.0015)
+    # The meters' side: the farms and the rigged farm are weather-driven (d = 1), the
+    # ordinary meters not; the rigged farm's evidence is its robust z-score of
+    # base_load_ratio among the weather-driven meters less the margin (3).
+    d, ev = det.weather_path(X)
+    assert (d[:30] == 0).all() and (d[30:] == 1).all()
+    st = det.weather_stats_
+    z = (0.98 - st.center[-1, 1]) / st.scale[-1, 1]
+    assert ev[42] == pytest.approx(min(z, det.cap) - 3.0)
+    assert (ev[30:42] == 0).all()  # ordinary farms: within the margin
+    # Without a weather comparison there is no weather path and no null for it.
+    off = UnsupervisedDetector(min_group_size=5, weather_shape=[]).fit(X)
+    assert off.null_weather_shape(X) is None
+    assert not off.weather_path(X)[0].any()
