@@ -715,6 +715,11 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
 
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        if isinstance(n_draws, bool) or not isinstance(n_draws, numbers.Integral) or n_draws < 1:
+            raise ValueError(
+                f"{type(self).__name__}: n_draws must be a positive int, got {n_draws!r}; "
+                "e.g. 20000 gives p-values down to 5e-5 from the draws."
+            )
         stats = getattr(self, "weather_stats_", None)
         if stats is None or not self.excess_.any():
             return None

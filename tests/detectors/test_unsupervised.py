@@ -220,3 +220,5 @@ def test_weather_path_and_its_null_by_hand():
     off = UnsupervisedDetector(min_group_size=5, weather_shape=[]).fit(X)
     assert off.null_weather_shape(X) is None
     assert not off.weather_path(X)[0].any()
+    with pytest.raises(ValueError, match="n_draws must be a positive int, got 0"):
+        det.null_weather_shape(X, n_draws=0)
