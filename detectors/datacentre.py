@@ -189,10 +189,40 @@ def _check_series(x, name: str) -> pd.Series:
     return x.astype(float)
 
 
+class _Days:
+    """The valid hours of an hourly series grouped by local day, in NumPy.
+
+    ``days`` (the distinct local days, sorted), and per valid hour (NaN hours
+    dropped) its ``values``, ``code`` (index into ``days``) and ``hour`` (local
+    clock hour); ``hours`` per day and the day's ``median`` (the mean of the
+    two middle values for an even count, as pandas' median).
+    """
+
+    def __init__(self, kw: pd.Series):
+        v = kw.to_numpy(dtype=np.float64)
+        ok = ~np.isnan(v)
+        idx = pd.DatetimeIndex(kw.index[ok])
+        ns = idx.as_unit("ns").asi8 if len(idx) else np.zeros(0, dtype=np.int64)
+        day_ns = ns - ns % (86_400 * 10**9)  # naive local time: whole days from the epoch
+        uniq, code = np.unique(day_ns, return_inverse=True)
+        unit = kw.index.unit if isinstance(kw.index, pd.DatetimeIndex) else "ns"
+        self.days = pd.DatetimeIndex(uniq.astype("datetime64[ns]")).as_unit(unit)
+        self.values = v[ok]
+        self.code = code.astype(np.intp)
+        self.hour = ((ns - day_ns) // (3600 * 10**9)).astype(np.intp)
+        self.hours = np.bincount(self.code, minlength=len(uniq))
+        order = np.lexsort((self.values, self.code))
+        srt = self.values[order]
+        start = np.concatenate([[0], np.cumsum(self.hours)[:-1]]).astype(np.intp)
+        lo = start + (self.hours - 1) // 2
+        hi = start + self.hours // 2
+        self.median = (srt[lo] + srt[hi]) / 2.0 if len(srt) else np.zeros(0)
+
+
 def _daily(kw: pd.Series) -> pd.DataFrame:
     """Daily median [kW] and hour count of an hourly series (local days)."""
-    g = kw.dropna().groupby(kw.dropna().index.normalize())
-    return pd.DataFrame({"level": g.median(), "hours": g.size()})
+    d = _Days(kw)
+    return pd.DataFrame({"level": d.median, "hours": d.hours}, index=d.days)
 
 
 def _levels(kw: pd.Series) -> pd.Series:
@@ -401,32 +431,30 @@ def hosting_rhythm(kw: pd.Series) -> dict:
         ("daily_amplitude", "daily_snr", "daily_peak_hour", "weekly_difference", "weekly_snr"),
         float("nan"),
     )
-    s = kw.dropna()
-    if s.empty:
+    d = _Days(kw)
+    if not len(d.values):
         return out
-    day = s.index.normalize()
-    frame = pd.DataFrame({"kw": s.to_numpy(), "day": day, "hour": s.index.hour})
-    full = frame.groupby("day")["kw"].transform("size") >= MIN_HOURS_PER_DAY
-    frame = frame[full.to_numpy()]
-    if frame["day"].nunique() < MIN_DAYS:
+    full = d.hours >= MIN_HOURS_PER_DAY
+    if full.sum() < MIN_DAYS:
         return out
-    level = frame.groupby("day")["kw"].transform("median").to_numpy()
-    rel = frame["kw"].to_numpy() / np.maximum(level, 1e-9) - 1.0
-    ang = 2 * np.pi * frame["hour"].to_numpy() / 24.0
-    parts = pd.DataFrame({"day": frame["day"].to_numpy(), "c": rel * np.cos(ang)})
-    parts["s"] = rel * np.sin(ang)
-    parts["n"] = 1.0
-    g = parts.groupby("day")[["c", "s", "n"]].sum()
-    c, sn = 2 * g["c"] / g["n"], 2 * g["s"] / g["n"]
+    keep = full[d.code]
+    code = np.cumsum(full)[d.code[keep]] - 1  # renumbered over the full days
+    n_days = int(full.sum())
+    level = d.median[full][code]
+    rel = d.values[keep] / np.maximum(level, 1e-9) - 1.0
+    ang = 2 * np.pi * d.hour[keep] / 24.0
+    n = np.bincount(code, minlength=n_days).astype(np.float64)
+    c = 2 * np.bincount(code, weights=rel * np.cos(ang), minlength=n_days) / n
+    sn = 2 * np.bincount(code, weights=rel * np.sin(ang), minlength=n_days) / n
     mc, ms = float(np.median(c)), float(np.median(sn))
     amp = float(np.hypot(mc, ms))
-    spread = np.sqrt(0.5 * (_mad_sd(c.to_numpy()) ** 2 + _mad_sd(sn.to_numpy()) ** 2))
+    spread = np.sqrt(0.5 * (_mad_sd(c) ** 2 + _mad_sd(sn) ** 2))
     # The median of n values has standard error ~1.2533 sd / sqrt(n).
-    se = 1.2533 * spread / np.sqrt(len(g))
+    se = 1.2533 * spread / np.sqrt(n_days)
     out["daily_amplitude"] = amp
     out["daily_snr"] = amp / se if se > 0 else float("inf") if amp > 0 else 0.0
     out["daily_peak_hour"] = float((np.degrees(np.arctan2(ms, mc)) / 15.0) % 24.0)
-    lv = frame.groupby("day")["kw"].median()
+    lv = pd.Series(d.median[full], index=d.days[full])
     lv = lv.reindex(pd.date_range(lv.index.min(), lv.index.max(), freq="D"))
     base = lv.rolling(7, center=True, min_periods=5).median()
     ratio = (lv / base - 1.0).dropna()

@@ -236,3 +236,21 @@ def test_an_it_sub_meter_registered_as_a_data_centre_is_listed_once():
     assert out.loc[["DCF", "OTHER"], "rank"].tolist() in ([1, 2], [2, 1])
     without = score_data_centres(ds, reg.drop(columns=["it_meter_id", "cooling"]))
     assert without["score"].notna().sum() == 3  # nothing says DCIT is a part of DCF
+
+
+def test_daily_levels_equal_pandas_groupby_with_gaps_nans_and_ties():
+    # The NumPy day grouping (_Days) gives pandas' daily median and hour count exactly:
+    # missing hours, NaN hours, tied values, even and odd counts, any index unit.
+    from detectors.datacentre import _daily
+
+    rng = np.random.default_rng(3)
+    for unit in ("ns", "us", "s"):
+        t = pd.date_range("2024-01-01", periods=24 * 30, freq="h").as_unit(unit)
+        x = np.round(rng.gamma(2.0, 50.0, len(t)), 0)  # ties
+        x[rng.random(len(t)) < 0.1] = np.nan
+        kw = pd.Series(x, index=t).drop(t[rng.choice(len(t), 50, replace=False)])
+        got = _daily(kw)
+        g = kw.dropna().groupby(kw.dropna().index.normalize())
+        want = pd.DataFrame({"level": g.median(), "hours": g.size()})
+        pd.testing.assert_frame_equal(got, want, check_freq=False, check_names=False)
+    assert _daily(pd.Series([np.nan] * 3, index=t[:3])).empty
