@@ -226,8 +226,10 @@ def _daily(kw: pd.Series) -> pd.DataFrame:
 
 
 def _levels(kw: pd.Series) -> pd.Series:
-    d = _daily(kw)
-    return d.loc[d["hours"] >= MIN_HOURS_PER_DAY, "level"]
+    """Daily median [kW] of the days with at least :data:`MIN_HOURS_PER_DAY` hours."""
+    d = _Days(kw)
+    full = d.hours >= MIN_HOURS_PER_DAY
+    return pd.Series(d.median[full], index=d.days[full], name="level")
 
 
 def _noise(levels: np.ndarray) -> float:
