@@ -143,7 +143,7 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "unsupervised": DetectorSpec(
         UnsupervisedDetector,
-        5,
+        6,
         False,
         "direction-aware robust z-scores within peer groups",
     ),
@@ -408,7 +408,7 @@ class MiningModel:
                 f"statuses: {feats['status'].str.split(':').str[0].value_counts().to_dict()}."
             )
         y = self._label_vector(labels, X.index)
-        self.detector_ = self._make_detector()
+        self.detector_ = self._make_detector(self._own_list_codes(ds, registry, X))
         if isinstance(self.detector_, SupervisedDetector):
             self.detector_.fit(X, y)
         else:
@@ -583,17 +583,34 @@ class MiningModel:
         cls = cls.astype(object).to_numpy()
         return np.where(np.isin(cls, OWN_LIST_CLASSES), cls, "main").astype(object)
 
-    def _make_detector(self):
+    def _own_list_codes(self, ds, registry, X) -> list[int]:
+        """Peer-group codes whose training meters all belong to an own list.
+
+        Registered data centres (:data:`OWN_LIST_CLASSES`) are flagged in a list of
+        their own, so they stay out of the yardstick of ordinary weather-driven
+        meters (``UnsupervisedDetector.weather_exclude_groups``). A code shared with
+        main-list meters (an own-list class too small for a peer group) is kept.
+        """
+        if PEER_COLUMN not in X.columns:
+            return []
+        own = self._lists(ds, registry, X.index) != "main"
+        codes = X[PEER_COLUMN].to_numpy()
+        return [int(g) for g in np.unique(codes[own]) if own[codes == g].all()]
+
+    def _make_detector(self, own_list_codes=()):
         if not self._builtin():
             return clone(self.detector)
         spec = DETECTORS[self.detector]
         if spec.cls is RuleDetector:
             return RuleDetector()
         kw = {"group_column": PEER_COLUMN, "min_group_size": self.min_group_size}
+        exclude = {"weather_exclude_groups": list(own_list_codes)}
         if spec.cls is SupervisedDetector:
             kw["random_state"] = self.random_state
             kw["select"] = "1se"
-        return spec.cls(**kw)
+            prior = {"group_column": PEER_COLUMN, "min_group_size": self.min_group_size}
+            return spec.cls(**kw, prior=UnsupervisedDetector(**prior, **exclude))
+        return spec.cls(**kw, **exclude)
 
     def _label_vector(self, labels, index) -> np.ndarray | None:
         if labels is None:

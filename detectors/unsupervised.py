@@ -211,6 +211,15 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         (a weather-driven load flatter than farms and ponds) entered the
         city's flagged list: false flags per 100 meters 0.89 -> 1.17 over
         city seeds 1-3.
+    weather_exclude_groups : None or sequence of int, default None
+        Peer-group codes (values of ``group_column``) whose training meters
+        are left out of the weather-driven reference (``weather_stats_`` and
+        :meth:`null_weather_shape`), e.g. registered data centres, which are
+        judged in a list of their own: the weather explains their cooling, yet
+        their flat load sits far above farms and heating homes on
+        ``plateau_share`` and would widen the yardstick of every weather-driven
+        meter. Their own scores are unchanged in kind. None or empty: every
+        weather-driven training meter counts; needs ``group_column`` otherwise.
     cap : float, default 8.0
         Largest evidence of one feature [robust standard deviations].
     exonerate_range : (float, float), default (1.0, 3.0)
@@ -239,7 +248,10 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         Columns compared among the weather-driven meters.
     weather_stats_ : RobustStats or None
         Pooled medians and robust scales of the weather-driven training
-        meters (None: fewer than ``min_group_size`` of them, or no columns).
+        meters outside ``weather_exclude_groups`` (None: fewer than
+        ``min_group_size`` of them, or no columns).
+    weather_exclude_groups_ : ndarray of int
+        The peer-group codes left out of the weather-driven reference.
     offset_ : float
         ``decision_function = score_samples - offset_``; below 0 = flagged.
     n_features_in_ : int
@@ -271,6 +283,7 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         weather_shape=None,
         weather_ramp=2.0,
         weather_margin=3.0,
+        weather_exclude_groups=None,
         contamination=0.02,
     ):
         self.directions = directions
@@ -287,6 +300,7 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         self.weather_shape = weather_shape
         self.weather_ramp = weather_ramp
         self.weather_margin = weather_margin
+        self.weather_exclude_groups = weather_exclude_groups
         self.contamination = contamination
 
     # -- fitting -------------------------------------------------------------------
@@ -338,9 +352,10 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
             & used
             & ~self.excess_
         )
+        self.weather_exclude_groups_ = self._excluded_groups()
         self.weather_stats_ = None
         if self.weather_shape_.any() and self.excess_.any():
-            driven = self._exoneration(X) >= self.exonerate_range[1]
+            driven = self._weather_rows(X)
             if driven.sum() >= self.min_group_size:
                 self.weather_stats_ = RobustStats.fit(
                     self._scaled(X[driven])[:, feat], None, min_group_size=self.min_group_size
@@ -385,6 +400,44 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
                 f"{name}: exonerate_range must be (lo, hi) with 0 <= lo < hi robust standard "
                 f"deviations, got {r!r}; e.g. (1.0, 3.0)."
             )
+
+    def _excluded_groups(self) -> np.ndarray:
+        """``weather_exclude_groups`` checked, as an int array (empty: none)."""
+        given = self.weather_exclude_groups
+        owner = type(self).__name__
+        if given is None:
+            return np.zeros(0, dtype=np.int64)
+        if isinstance(given, str) or not isinstance(given, list | tuple | np.ndarray):
+            raise TypeError(
+                f"{owner}: weather_exclude_groups must be None or a sequence of peer-group "
+                f"codes, got {given!r}; wrap a single code in a list."
+            )
+        codes = np.asarray(given, dtype=object).ravel()
+        bad = [
+            g
+            for g in codes
+            if isinstance(g, bool | np.bool_) or not isinstance(g, numbers.Integral)
+        ]
+        if bad:
+            raise ValueError(
+                f"{owner}: weather_exclude_groups must hold integer peer-group codes (values of "
+                f"group_column), got {bad[:3]!r}."
+            )
+        if len(codes) and self.group_index_ is None:
+            raise ValueError(
+                f"{owner}: weather_exclude_groups={list(given)!r} needs group_column (the "
+                "column of peer-group codes); set group_column or drop weather_exclude_groups."
+            )
+        return np.unique(codes.astype(np.int64))
+
+    def _weather_rows(self, X: np.ndarray) -> np.ndarray:
+        """Rows of the weather-driven reference: explained fully by the weather
+        (exoneration >= ``exonerate_range[1]``) and outside ``weather_exclude_groups``."""
+        rows = self._exoneration(X) >= self.exonerate_range[1]
+        excluded = getattr(self, "weather_exclude_groups_", None)
+        if excluded is not None and len(excluded):
+            rows &= ~np.isin(self._codes(X), excluded)
+        return rows
 
     def _flags(self, given, default, names, what) -> np.ndarray:
         """Boolean per column: the given columns, or the named defaults when None."""
@@ -701,7 +754,8 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like or DataFrame, shape (n_meters, n_features_in_)
-            The training meters (those the weather explains fully are used).
+            The training meters (those the weather explains fully, outside
+            ``weather_exclude_groups``, are used).
         n_draws : int, default 20000
         random_state : int, RandomState or None
 
@@ -725,7 +779,7 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
             return None
         rng = check_random_state(random_state)
         feat = self._feature_mask()
-        driven = self._exoneration(X) >= self.exonerate_range[1]
+        driven = self._weather_rows(X)
         zw = np.zeros((int(driven.sum()), self.n_features_in_))
         zw[:, feat] = stats.z(self._scaled(X[driven])[:, feat], None)
         gates = self.gates_[self.weather_shape_]

@@ -68,6 +68,16 @@ def test_score_table(pop, unsupervised):
     assert truth[:3].sum() >= 2 and truth[:8].sum() >= 6
 
 
+def test_registered_data_centres_stay_out_of_the_weather_reference(pop, unsupervised):
+    # Two registered data centres form their own peer group (the class needs only 2
+    # meters); the detector leaves that group out of the weather-driven reference.
+    assert (pop.registry["customer_class"] == "data_centre").sum() == 2
+    dc = unsupervised.peer_codes_["customer_class=data_centre"]
+    det = unsupervised.detector_
+    assert det.weather_exclude_groups == [dc]
+    assert det.weather_exclude_groups_.tolist() == [dc]
+
+
 def test_a_meter_without_enough_data_is_not_scored(pop, unsupervised):
     r = unsupervised.score(pop.readings, pop.registry, weather=pop.weather).set_index("meter_id")
     short = r.loc[str(pop.readings.meter.values[3])]
@@ -94,7 +104,7 @@ def test_save_load_round_trip_and_card(pop, unsupervised, tmp_path):
     assert cpath == card_path(path) == tmp_path / "models" / "mining.card.json"
     card = json.loads(cpath.read_text("utf-8"))
     assert card["format"] == CARD_FORMAT
-    assert card["detector"]["name"] == "unsupervised" and card["detector"]["version"] == 5
+    assert card["detector"]["name"] == "unsupervised" and card["detector"]["version"] == 6
     assert card["training_data"]["n_meters"] == 150
     assert card["training_data"]["n_scored"] == 149
     assert {f["name"] for f in card["features"]} >= {"level_vs_peer", "night_day_ratio"}
@@ -149,6 +159,9 @@ def test_supervised_needs_and_uses_labels(pop):
     assert m.card["evaluation"]["training_labels"]["scores"] == "out-of-bag"
     r = m.score(pop.readings, pop.registry, weather=pop.weather)
     assert r["score"].dropna().between(0, 1).all()
+    # Its unsupervised prior leaves the registered data centres out of the weather reference.
+    dc = m.peer_codes_["customer_class=data_centre"]
+    assert m.detector_.prior_.weather_exclude_groups_.tolist() == [dc]
     # The card says what ranks, why, and whether and how the non-miner verdicts were used.
     from detectors._select import CANDIDATES
 

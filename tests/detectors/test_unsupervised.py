@@ -179,6 +179,9 @@ def test_mining_score_is_one_half_at_the_threshold():
         ({"excess": "level"}, TypeError, "wrap a single column in a list"),
         ({"exonerate": {0: "up"}}, ValueError, "exonerate direction of 0"),
         ({"group_column": "g"}, ValueError, "has no column names"),
+        ({"weather_exclude_groups": 1}, TypeError, "wrap a single code in a list"),
+        ({"weather_exclude_groups": [0.5]}, ValueError, "must hold integer peer-group codes"),
+        ({"weather_exclude_groups": [1]}, ValueError, r"\[1\] needs group_column"),
     ],
 )
 def test_bad_parameters_are_named(kwargs, exc, match):
@@ -222,3 +225,41 @@ def test_weather_path_and_its_null_by_hand():
     assert not off.weather_path(X)[0].any()
     with pytest.raises(ValueError, match="n_draws must be a positive int, got 0"):
         det.null_weather_shape(X, n_draws=0)
+
+
+def test_excluded_groups_do_not_shape_the_weather_reference():
+    # The farms of _farms_and_a_rigged_farm (group 0) plus four registered data centres
+    # (group 1): the weather explains their cooling too, but they are flat 24/7 loads
+    # far above the farms on base_load_ratio and plateau_share.
+    farms = _farms_and_a_rigged_farm().assign(g=0)
+    dcs = pd.DataFrame(
+        {
+            "level_vs_peer": [40.0, 45.0, 50.0, 55.0],
+            "base_load_ratio": [0.95, 0.96, 0.97, 0.95],
+            "plateau_share": [0.9, 0.92, 0.95, 0.93],
+            "temperature_sensitivity_rel": [0.04, 0.045, 0.05, 0.04],
+            "g": [1, 1, 1, 1],
+        }
+    )
+    X = pd.concat([farms, dcs], ignore_index=True)
+    kw = {"min_group_size": 5, "group_column": "g"}
+    alone = UnsupervisedDetector(**kw).fit(farms)
+    mixed = UnsupervisedDetector(**kw).fit(X)
+    kept_out = UnsupervisedDetector(**kw, weather_exclude_groups=[1]).fit(X)
+    assert kept_out.weather_exclude_groups_.tolist() == [1]
+    # The data centres are weather-driven: without the exclusion they join the 13 farms
+    # and pull the reference's median plateau_share up ...
+    assert (mixed._weather_rows(X.to_numpy(float))[-4:]).all()
+    col = list(X.columns).index("plateau_share")
+    assert mixed.weather_stats_.center[-1, col] > alone.weather_stats_.center[-1, col]
+    # ... with it, the reference is the farms' alone, to the bit: the same medians and
+    # scales, and the same simulated null from the same random stream.
+    np.testing.assert_array_equal(kept_out.weather_stats_.center, alone.weather_stats_.center)
+    np.testing.assert_array_equal(kept_out.weather_stats_.scale, alone.weather_stats_.scale)
+    np.testing.assert_array_equal(
+        kept_out.null_weather_shape(X, n_draws=500, random_state=1),
+        alone.null_weather_shape(farms, n_draws=500, random_state=1),
+    )
+    # The weather-driven farms' median plateau_share (13 meters: the 7th value) by hand.
+    driven = np.sort(X["plateau_share"].to_numpy()[30:43])
+    assert kept_out.weather_stats_.center[-1, col] == driven[6]
