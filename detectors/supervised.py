@@ -565,7 +565,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             "rule": "one corrected standard error over the prior (repeated stratified CV, "
             "mean of the PU AUC and the AUC against the hidden non-miners), and a gain of "
             f"at least {MIN_GAIN:g} for a candidate that the prior does not lead (all but "
-            f"{', '.join(sorted(PRIOR_LED))})",
+            f"{', '.join(sorted(PRIOR_LED))}); means less than one reordered pair per fold "
+            "apart (resolution) tie, and a tie goes to the first candidate in the list",
             "labelled_miners": n_pos,
             "labelled_not_mining": n_neg,
             "not_mining_use": NOT_MINING_USE,
@@ -586,7 +587,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             }
             return 1.0, {}
         judged, parts = auc
-        winner, table = choose(judged, test_share=1.0 / folds)
+        resolution = float(np.mean(parts["step"]))
+        winner, table = choose(judged, test_share=1.0 / folds, resolution=resolution)
         for name in table:
             table[name]["cv_pu_auc"] = float(np.mean(parts["pu"][name]))
             table[name]["cv_inspected_auc"] = float(np.mean(parts["inspected"][name]))
@@ -612,7 +614,9 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         unlabelled meters and the hidden non-miners) and the inspected AUC
         (hidden miners against the hidden non-miners only; the PU AUC when a
         fold has no hidden non-miner). Returns ``(auc, {"pu": ..., "inspected":
-        ...})``, dicts of name to per-fold values, or None without a usable fold.
+        ..., "step": ...})``: dicts of name to per-fold values, and per fold the
+        smallest step of the judging AUC [AUC] (the ``resolution`` of
+        :func:`detectors._select.choose`); None without a usable fold.
         """
         from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
 
@@ -627,6 +631,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         prior_sorted = np.sort(self._prior_score(Z))
         auc = {name: [] for name in names}
         parts = {"pu": {name: [] for name in names}, "inspected": {name: [] for name in names}}
+        parts["step"] = []
         for _train, test in split.split(labelled, strata):
             held = np.zeros(len(Z), dtype=bool)
             held[labelled[test]] = True
@@ -637,6 +642,10 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             truth = pos[judge]
             if not p_tr.any() or not truth.any() or truth.all():
                 continue
+            # Smallest step of this fold's judging AUC: one hidden miner passing one
+            # more judged meter (the PU half; the whole AUC without hidden non-miners).
+            step = 1.0 / (int(truth.sum()) * int((~truth).sum()))
+            parts["step"].append(0.5 * step if mixed else step)
             models, _ = _bagged(Z, p_tr, n_tr, rng, self._bag_params(), oob=False)
             bag = np.mean([m.predict_proba(Z)[:, 1] for m in models], axis=0)
             learned = 0.5 * (bag + _neighbour_share(Z, p_tr, Z, self.n_neighbors))

@@ -187,6 +187,9 @@ def test_with_uninformative_labels_the_selection_keeps_the_prior():
     }
     assert not any(c["beats_prior"] for c in table.values())
     assert det.selection_["folds"] == 5 and det.selection_["repeats"] == 3
+    # Every fold hides 3 of the 15 miners among the unlabelled meters and its 3 hidden
+    # non-miners: one pair is worth half of 1 / (3 * (n - 30 + 3)) of the judging AUC.
+    assert table["prior"]["resolution"] == pytest.approx(0.5 / (3 * (len(X) - 27)))
     # The prior ranks: the rigs (and heaters, which it cannot tell apart) on top.
     p = det.mining_score(X)
     unl = y == -1
@@ -301,6 +304,42 @@ def test_a_small_steady_gain_is_enough_for_a_prior_led_candidate_not_for_a_repla
     assert winner == "prior"
     assert table["prior-led+benign"]["gain_over_prior"] == pytest.approx(0.002)
     assert table["prior-led+benign"]["se"] == pytest.approx(np.sqrt(1.2e-4 * 0.45))
+
+
+def test_means_closer_than_one_pair_per_fold_tie_and_the_tie_goes_by_the_candidate_order():
+    from detectors._select import CANDIDATES, choose
+
+    prior = [0.90, 0.92, 0.88, 0.91, 0.89]
+    # Steady gains (standard error 0) of 0.0040 and 0.0039: both prior-led, both pass.
+    auc = {
+        "prior": prior,
+        "prior+benign": [v + 0.0040 for v in prior],
+        "prior-led+benign": [v + 0.0039 for v in prior],
+        "learners": [v + 0.0041 for v in prior],  # best mean, but short of MIN_GAIN
+    }
+    winner, table = choose(auc, test_share=0.2)
+    assert winner == "prior+benign"  # resolution 0: the better mean, by 0.0001
+    assert table["prior+benign"]["resolution"] == 0.0
+    assert not table["learners"]["beats_prior"]
+    # One pair per fold is worth 0.0002 > 0.0001: a tie, and prior-led+benign is first.
+    assert list(CANDIDATES).index("prior-led+benign") < list(CANDIDATES).index("prior+benign")
+    winner, table = choose(auc, test_share=0.2, resolution=0.0002)
+    assert winner == "prior-led+benign" and table["prior-led+benign"]["resolution"] == 0.0002
+    # Worth 0.00005 < 0.0001: the means differ by two pairs per fold, no tie.
+    assert choose(auc, test_share=0.2, resolution=0.00005)[0] == "prior+benign"
+    # A clear winner is not tied with anything: stack gains 0.02 > MIN_GAIN.
+    auc["stack"] = [v + 0.02 for v in prior]
+    assert choose(auc, test_share=0.2, resolution=0.0002)[0] == "stack"
+    # The resolution only ties means: a steady prior-led gain of half a pair per fold
+    # (0.0001, standard error 0) still passes, one that moved a single fold does not
+    # (mean 0.00002, standard error sqrt(2e-9 * 0.45) = 0.00003).
+    steady = {"prior": prior, "prior+benign": [v + 0.0001 for v in prior]}
+    assert choose(steady, test_share=0.2, resolution=0.0002)[0] == "prior+benign"
+    once = {"prior": prior, "prior+benign": [*prior[:4], prior[4] + 0.0001]}
+    winner, table = choose(once, test_share=0.2, resolution=0.0002)
+    assert winner == "prior" and table["prior+benign"]["se"] == pytest.approx(3e-5)
+    with pytest.raises(ValueError, match="resolution must be a finite AUC step >= 0"):
+        choose(auc, test_share=0.2, resolution=-0.001)
 
 
 def test_the_prior_led_candidate_is_three_quarters_prior_then_demoted_near_benign_cases():
