@@ -61,7 +61,8 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict]) -> N
     def value(row, name):
         v = row[name] if name in row else defaults[name]
         p = procs[name]
-        return v if p is None or v is None else p(v)
+        # None too goes through the type, as SQLAlchemy does (JSON stores it as 'null')
+        return v if p is None else p(v)
 
     params = []
     key_set = set(keys)

@@ -36,7 +36,14 @@ def _read(store, prefix):
     cols = [c for c in Meter.__table__.c if c.name not in ("id", "updated_at", "meter_id", "geom")]
     with store.session() as s:
         got = s.execute(
-            sa.select(*cols, sa.func.ST_AsText(Meter.geom), Meter.updated_at)
+            sa.select(
+                *cols,
+                # how NULL-like values are stored, not only how they read back
+                Meter.attributes.is_(None),
+                Meter.first_reading.is_(None),
+                sa.func.ST_AsText(Meter.geom),
+                Meter.updated_at,
+            )
             .where(Meter.meter_id.like(f"{prefix}%"))
             .order_by(Meter.meter_id)
         ).all()
@@ -51,7 +58,7 @@ def test_insert_rows_equals_sqlalchemy_insert(store):
     a, _ = _read(store, "A")
     b, stamped = _read(store, "B")
     assert len(b) == 3
-    assert a == b  # every column: floats, NULLs, timestamps, JSON, geometry
+    assert a == b  # every column: floats, NULLs (JSON null as JSON), timestamps, geometry
     assert b[0][list(Meter.__table__.c.keys()).index("coord_system") - 2] == "wgs84"  # default
     assert all(t >= before - dt.timedelta(seconds=1) for t in stamped)  # updated_at default
 
