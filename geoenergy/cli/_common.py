@@ -104,16 +104,12 @@ class Preload:
     Parameters
     ----------
     *modules : str
-        Dotted module names, imported in this order.
-    start : bool, default True
-        Start at once; else :meth:`start` does.
+        Dotted module names, imported in this order once :meth:`start` is called.
     """
 
-    def __init__(self, *modules: str, start: bool = True):
+    def __init__(self, *modules: str):
         self.modules = [m for m in modules if m not in sys.modules]
         self.thread = threading.Thread(target=self._run, name="geoenergy-preload", daemon=True)
-        if start:
-            self.start()
 
     def start(self) -> None:
         """Start importing (once)."""

@@ -160,7 +160,7 @@ def _preload_detection() -> Preload:
 
     import geoenergy.store.template  # noqa: F401 - the throw-away store
 
-    return Preload(*DETECTION_MODULES, start=False)
+    return Preload(*DETECTION_MODULES)
 
 
 def detect(
