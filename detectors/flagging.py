@@ -601,7 +601,8 @@ class SimulatedNull:
         return {
             "weather_null": {
                 "method": "shape evidence among the weather-driven meters of simulated "
-                "ordinary weather-driven meters (Gaussian copula), given the meter's excess; "
+                "ordinary weather-driven meters (multivariate t, WEATHER_NULL_DOF degrees of "
+                "freedom, with the copula's rank correlations), given the meter's excess; "
                 "a meter's p-value mixes the two nulls by its weather-driven weight",
                 **{f"evidence_at_{k}": float(wv[0, j]) for k, j in cols.items()},
                 "tail_beta": float(self.weather_beta[0]),

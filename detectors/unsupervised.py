@@ -743,10 +743,13 @@ class UnsupervisedDetector(OutlierMixin, BaseEstimator):
         The null of :meth:`weather_path`'s evidence. The robust z-scores of the
         ``weather_shape`` columns (and their gates) against the weather-driven
         training meters (``weather_stats_``: those the weather explains fully)
-        are, for an ordinary weather-driven meter, about standard normal; the
-        draws keep those meters' rank correlations (the Gaussian copula of
-        :meth:`null_anomaly`) and go through the same evidence, gates, cap and
-        ``weather_margin`` as a meter: ``S_w = max(sum_j e_j - margin, 0)``.
+        are, for an ordinary weather-driven meter, centred on 0 with heavier
+        tails than one kind's (weather-driven loads are a mix of kinds): the
+        draws are a multivariate t with :data:`WEATHER_NULL_DOF` degrees of
+        freedom that keeps those meters' rank correlations (the copula of
+        :meth:`null_anomaly`, over a shared chi-square scale) and go through
+        the same evidence, gates, cap and ``weather_margin`` as a meter:
+        ``S_w = max(sum_j e_j - margin, 0)``.
         The excess against the peers is not drawn: the p-value is conditional
         on the meter's own (a farm uses more than the median farm as a matter
         of course, and a rig added to it does not change that much).
