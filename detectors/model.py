@@ -606,10 +606,8 @@ class MiningModel:
         kw = {"group_column": PEER_COLUMN, "min_group_size": self.min_group_size}
         exclude = {"weather_exclude_groups": list(own_list_codes)}
         if spec.cls is SupervisedDetector:
-            kw["random_state"] = self.random_state
-            kw["select"] = "1se"
-            prior = {"group_column": PEER_COLUMN, "min_group_size": self.min_group_size}
-            return spec.cls(**kw, prior=UnsupervisedDetector(**prior, **exclude))
+            prior = UnsupervisedDetector(**kw, **exclude)
+            return spec.cls(**kw, random_state=self.random_state, select="1se", prior=prior)
         return spec.cls(**kw, **exclude)
 
     def _label_vector(self, labels, index) -> np.ndarray | None:
