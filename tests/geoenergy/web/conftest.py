@@ -123,6 +123,37 @@ def _readings_csv(path: Path) -> Path:
     return path
 
 
+def flag_data_centre(ws, tmp: Path, address: str, reasons: list[str]) -> None:
+    """Register DC1, a data centre at ``address``, and flag it in run 2 with ``reasons``."""
+    from geoenergy.ingest import ingest_registry
+    from geoenergy.store import Flag, Store
+
+    reg = tmp / "dc.csv"
+    pd.DataFrame(
+        {
+            "meter_id": ["DC1"],
+            "address": [address],
+            "customer_class": ["data_centre"],
+            "lon": [116.40],
+            "lat": [39.90],
+        }
+    ).to_csv(reg, index=False)
+    assert ingest_registry(ws, reg).n_accepted == 1
+    with Store.for_workspace(ws) as store, store.session() as s:
+        s.add(
+            Flag(
+                run_id=2,
+                meter_id="DC1",
+                score=0.95,
+                rank=7,
+                reasons=reasons,
+                flagged=True,
+                district="朝阳区",
+                onset_date=dt.date(2023, 11, 10),
+            )
+        )
+
+
 def populate(ws, tmp: Path) -> None:
     """Ingest the registry and readings, write two runs with flags and a hotspot, add users."""
     from geoenergy.ingest import ingest_readings, ingest_registry
@@ -432,6 +463,7 @@ def kit():
         login=login,
         cheap_hasher=cheap_hasher,
         published_site=published_site,
+        flag_data_centre=flag_data_centre,
     )
 
 

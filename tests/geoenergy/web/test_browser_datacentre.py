@@ -4,10 +4,7 @@ dialog or JavaScript error fails the test, see ``browser_page``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-
-import pandas as pd
 
 REASONS = [
     "data-centre score 0.95, rank 1 of 3 data centres",
@@ -18,21 +15,9 @@ REASONS = [
 ]
 
 
-def _add_data_centre(ws, tmp_path):
-    from geoenergy.ingest import ingest_registry
-    from geoenergy.store import DetectionRun, Flag, Store
+def _add_data_centre(ws, tmp_path, kit):
+    from geoenergy.store import DetectionRun, Store
 
-    reg = tmp_path / "dc.csv"
-    pd.DataFrame(
-        {
-            "meter_id": ["DC1"],
-            "address": ["<script>window.__xss=4</script>数据中心"],
-            "customer_class": ["data_centre"],
-            "lon": [116.40],
-            "lat": [39.90],
-        }
-    ).to_csv(reg, index=False)
-    assert ingest_registry(ws, reg).n_accepted == 1
     lists = {
         "main": {"n_scored": 6, "n_flagged": 5, "expected_precision": 0.96},
         "data_centre": {
@@ -46,22 +31,11 @@ def _add_data_centre(ws, tmp_path):
     card["flagged_list"].update(expected_precision=0.96, lists=lists)
     with Store.for_workspace(ws) as store, store.session() as s:
         s.get(DetectionRun, 2).model_card = card
-        s.add(
-            Flag(
-                run_id=2,
-                meter_id="DC1",
-                score=0.95,
-                rank=7,
-                reasons=REASONS,
-                flagged=True,
-                district="朝阳区",
-                onset_date=dt.date(2023, 11, 10),
-            )
-        )
+    kit.flag_data_centre(ws, tmp_path, "<script>window.__xss=4</script>数据中心", REASONS)
 
 
 def test_data_centres_are_a_list_of_their_own(live_server, browser_page, kit, web_ws, tmp_path):
-    _add_data_centre(web_ws, tmp_path)
+    _add_data_centre(web_ws, tmp_path, kit)
     page = browser_page
     page.goto(live_server.url + "/queue")
     page.fill("input[name=name]", "eve")

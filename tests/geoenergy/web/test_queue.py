@@ -165,46 +165,16 @@ def test_the_queue_shows_the_expected_precision_of_the_flagged_list(web_ws, clie
     assert "Flagged list:" not in text
 
 
-def test_registered_data_centres_have_their_own_list(web_ws, client_for, tmp_path):
+def test_registered_data_centres_have_their_own_list(web_ws, client_for, tmp_path, kit):
     # A flagged registered data centre never appears in the household and shop queue;
     # it is in the data-centre list, with its data-centre evidence as reasons (escaped).
-    import datetime as dt
-
-    import pandas as pd
-
-    from geoenergy.ingest import ingest_registry
-    from geoenergy.store import Flag
-
-    reg = tmp_path / "dc.csv"
-    pd.DataFrame(
-        {
-            "meter_id": ["DC1"],
-            "address": [XSS_DC],
-            "customer_class": ["data_centre"],
-            "lon": [116.40],
-            "lat": [39.90],
-        }
-    ).to_csv(reg, index=False)
-    assert ingest_registry(web_ws, reg).n_accepted == 1
     reasons = [
         "data-centre score 0.95, rank 1 of 3 data centres",
         "base load 901 kW = 90 % of the contracted 1,000 kW",
         "no weekday/weekend rhythm (facility meter) " + XSS_DC,
         "PUE behaviour: not available (no IT meter)",
     ]
-    with Store.for_workspace(web_ws) as store, store.session() as s:
-        s.add(
-            Flag(
-                run_id=2,
-                meter_id="DC1",
-                score=0.95,
-                rank=7,
-                reasons=reasons,
-                flagged=True,
-                district="朝阳区",
-                onset_date=dt.date(2023, 11, 10),
-            )
-        )
+    kit.flag_data_centre(web_ws, tmp_path, XSS_DC, reasons)
     client = client_for("enforcement")
     main = client.get("/queue").text
     assert 'data-meter="DC1"' not in main and 'data-meter="M1"' in main
