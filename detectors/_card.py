@@ -146,8 +146,8 @@ def _not_mining_use(det) -> str:
         "confirmed miners",
         "stack+benign": "negatives of the gradient-boosting classifier and benign look-alikes "
         "that demote the stack near them",
-        "prior-led+benign": "negatives of the bagged positive-unlabelled learners (a quarter "
-        "of the ranking, beside three quarters the prior) and benign look-alikes that demote "
+        "prior-led+benign": "negatives of the bagged positive-unlabelled learners (two fifths "
+        "of the ranking, beside three fifths the prior) and benign look-alikes that demote "
         "it near them",
     }.get(learner, learner)
     return f"{learner}: {used}"

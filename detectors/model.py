@@ -149,14 +149,16 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "supervised": DetectorSpec(
         SupervisedDetector,
-        3,
+        4,
         True,
-        "learning from inspection labels with calibrated probabilities: the unsupervised "
-        "prior, a positive-unlabelled blend (bagged logistic regressions and nearest labelled "
-        "neighbours), the learners alone, the gradient-boosting baseline, a rank average of "
-        "the prior and the baseline, or the prior or that stack demoted near inspected "
-        "non-miners, whichever repeated cross-validation on the labels shows better than the "
-        "prior (one corrected standard error; else the prior)",
+        "learning from inspection labels with calibrated probabilities: by default three "
+        "fifths the unsupervised prior and two fifths positive-unlabelled learners (bagged "
+        "logistic regressions and nearest labelled neighbours), demoted near inspected "
+        "non-miners; replaced by the prior, the learners, a blend, the gradient-boosting "
+        "baseline, a rank average of the prior and the baseline, or the prior or that stack "
+        "demoted near inspected non-miners only when repeated cross-validation on the labels "
+        "shows it better (one corrected standard error); the prior alone without enough "
+        "labels or when the labels carry no signal",
     ),
 }
 """``{name: DetectorSpec}``: the detectors :class:`MiningModel` can build by name."""

@@ -27,11 +27,12 @@ With ``select="1se"`` (what :class:`detectors.model.MiningModel` uses) the
 blend is only one candidate: the prior alone, the learners alone, the plain
 gradient-boosting baseline, a rank average of the prior and the baseline,
 the prior or that stack demoted near inspected non-miners (a benign
-look-alike model), and a prior-led blend (three quarters the prior) so
+look-alike model), and a prior-led blend (three fifths the prior) so
 demoted are judged on held-out labels by repeated stratified
-cross-validation, and the prior ranks unless another candidate beats it by
-more than one corrected standard error (and, unless the prior leads it, a
-minimum gain; :mod:`detectors._select`). The winner is ``learner_``; the
+cross-validation; the prior-led blend ranks unless another candidate beats
+it by more than one corrected standard error (and, unless the prior leads
+it, a minimum gain; :mod:`detectors._select`), and the prior alone when
+the labels are too few or carry no signal. The winner is ``learner_``; the
 figures behind it are ``selection_``.
 
 References
@@ -62,6 +63,7 @@ from threadpoolctl import threadpool_limits
 
 from detectors._select import (
     CANDIDATES,
+    DEFAULT_CANDIDATE,
     MIN_GAIN,
     MIN_MINERS,
     NEEDS_BASELINE,
@@ -70,9 +72,11 @@ from detectors._select import (
     PRIOR_LED,
     PRIOR_LED_WEIGHT,
     REPEATS,
+    WITHOUT_PRIOR,
     benign_share,
     benign_share_loo,
     choose,
+    informative,
     kernel_bandwidth,
     percentile_of,
 )
@@ -552,21 +556,27 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         """What ranks, among :data:`detectors._select.CANDIDATES`, by cross-validation.
 
         Repeated stratified folds of the labelled meters (:func:`detectors._select.choose`):
-        a candidate replaces the prior only when its mean judging-AUC gain on the
-        hidden labels exceeds one corrected standard error (and
+        the reference ranks (:data:`detectors._select.DEFAULT_CANDIDATE` when there
+        are inspected non-miners for every fold and the labels carry signal,
+        :func:`detectors._select.informative`; else the prior), and another
+        candidate replaces it only when its mean judging-AUC gain on the hidden
+        labels exceeds one corrected standard error (and
         :data:`detectors._select.MIN_GAIN` unless the prior leads it,
         :data:`detectors._select.PRIOR_LED`); the best such candidate wins.
-        The baseline and the benign model need inspected
-        non-miners (one per fold); without :data:`detectors._select.MIN_MINERS`
-        labelled miners the prior ranks.
+        Without :data:`detectors._select.MIN_MINERS` labelled miners the prior ranks.
         """
         n_pos, n_neg = int(pos.sum()), int(neg.sum())
         info = {
-            "rule": "one corrected standard error over the prior (repeated stratified CV, "
-            "mean of the PU AUC and the AUC against the hidden non-miners), and a gain of "
-            f"at least {MIN_GAIN:g} for a candidate that the prior does not lead (all but "
-            f"{', '.join(sorted(PRIOR_LED))}); means less than one reordered pair per fold "
-            "apart (resolution) tie, and a tie goes to the first candidate in the list",
+            "rule": f"{DEFAULT_CANDIDATE} ranks unless another candidate gains more than one "
+            "corrected standard error over it (repeated stratified CV, mean of the PU AUC "
+            "and the AUC against the hidden non-miners), and at least "
+            f"{MIN_GAIN:g} unless the prior leads that candidate ({', '.join(sorted(PRIOR_LED))}"
+            "); a candidate without the prior (learners, baseline) may not replace it; the "
+            "prior is the reference instead without inspected non-miners in every fold, "
+            "or when the learners alone do not rank the hidden miners above chance by more "
+            "than one corrected standard error (labels without signal); "
+            "means less than one reordered pair per fold apart (resolution) tie, and a tie "
+            "goes to the first candidate in the list",
             "labelled_miners": n_pos,
             "labelled_not_mining": n_neg,
             "not_mining_use": NOT_MINING_USE,
@@ -588,7 +598,16 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             return 1.0, {}
         judged, parts = auc
         resolution = float(np.mean(parts["step"]))
-        winner, table = choose(judged, test_share=1.0 / folds, resolution=resolution)
+        learned = informative(parts["pu"]["learners"], test_share=1.0 / folds)
+        reference = DEFAULT_CANDIDATE if DEFAULT_CANDIDATE in judged and learned else "prior"
+        eligible = None if reference == "prior" else set(judged) - WITHOUT_PRIOR
+        winner, table = choose(
+            judged,
+            test_share=1.0 / folds,
+            resolution=resolution,
+            reference=reference,
+            eligible=eligible,
+        )
         for name in table:
             table[name]["cv_pu_auc"] = float(np.mean(parts["pu"][name]))
             table[name]["cv_inspected_auc"] = float(np.mean(parts["inspected"][name]))
@@ -597,6 +616,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         self.learner_ = winner
         self.selection_ = {
             **info,
+            "reference": reference,
+            "labels_informative": learned,
             "folds": folds,
             "repeats": REPEATS,
             "candidates": table,

@@ -325,6 +325,15 @@ def _save_model(model, metrics: dict, out: Path) -> None:
     """Save a trained model and its card, and print the hold-out metrics."""
     card_path = model.save(out)
     console.print(f"Wrote model {out} and its card {card_path}.")
+    det = model.card.get("detector") or {}
+    if det.get("learner"):
+        sel = det.get("selection") or {}
+        what = (sel.get("candidates") or {}).get(det["learner"], {}).get("what") or sel.get("why")
+        console.print(
+            f"Ranks with {escape(str(det['learner']))}"
+            + (f": {escape(str(what))}" if what else "")
+            + " (card: detector.selection)."
+        )
     if metrics:
         t = Table(title=f"Hold-out ({metrics.get('split', '')})", show_header=False)
         for key, value in metrics.items():

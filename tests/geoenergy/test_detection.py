@@ -70,6 +70,10 @@ def test_train_evaluate_register_and_detect_with_it(city_ws, tmp_path, capsys):
     out = tmp_path / "models" / "m.joblib"
     assert main(["-w", str(city_ws.path), "train", "--out", str(out), "--register"]) == 0
     assert out.exists() and out.with_name("m.card.json").exists()
+    # It says what ranks (the card's detector.learner), in the words of the card.
+    learner = model.card["detector"]["learner"]
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"Ranks with {learner}" in said and "detector.selection" in said
     assert main(["-w", str(city_ws.path), "models", "list"]) == 0
     assert "m" in capsys.readouterr().out
     # `detect` now uses the registered supervised model.
