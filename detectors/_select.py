@@ -89,6 +89,7 @@ __all__ = [
     "benign_share",
     "benign_share_loo",
     "choose",
+    "corrected_se",
     "informative",
     "kernel_bandwidth",
     "percentile_of",
@@ -116,7 +117,7 @@ A tie is a mean judging AUC within one :func:`choose` ``resolution`` of the best
 two fifths of the learners, and where the folds cannot tell the two apart the
 learners' share costs nothing the labels can see, while the prior demoted near
 benign cases alone kept a false alarm in the top 20 that the learners remove
-(town seeds 8-10 and 12, see :data:`PRIOR_LED_WEIGHT`)."""
+(town seeds 8-10 and 12, measured when the learners had a quarter)."""
 
 DEFAULT_CANDIDATE = "prior-led+benign"
 """The reference of the selection when inspected non-miners allow it (one per fold) and
@@ -281,11 +282,21 @@ def informative(auc, *, test_share: float) -> bool:
     from them may rank (not even the learners' share of :data:`DEFAULT_CANDIDATE`).
     """
     v = np.asarray(auc, dtype=float)
+    return bool(len(v) > 1 and v.mean() - 0.5 > corrected_se(v, test_share))
+
+
+def corrected_se(values, test_share: float) -> float:
+    """Standard error of the mean of per-fold ``values``, corrected for repeated folds.
+
+    Nadeau and Bengio's ``sqrt(var * (1 / J + n_test / n_train))`` over the ``J``
+    values, with ``n_test / n_train = test_share / (1 - test_share)``; infinite
+    with fewer than two values.
+    """
+    v = np.asarray(values, dtype=float)
     if len(v) < 2:
-        return False
+        return float("inf")
     ratio = test_share / max(1.0 - test_share, 1e-9)
-    se = float(np.sqrt(v.var(ddof=1) * (1.0 / len(v) + ratio)))
-    return bool(v.mean() - 0.5 > se)
+    return float(np.sqrt(v.var(ddof=1) * (1.0 / len(v) + ratio)))
 
 
 def choose(
@@ -343,13 +354,11 @@ def choose(
             "0.5 / (hidden miners * other judged meters) averaged over the folds, or 0."
         )
     base = np.asarray(auc[reference], dtype=float)
-    ratio = test_share / max(1.0 - test_share, 1e-9)
     table, passed = {}, []
     for name, v in auc.items():
         v = np.asarray(v, dtype=float)
         d = v - base
-        j = len(d)
-        se = float(np.sqrt(d.var(ddof=1) * (1.0 / j + ratio))) if j > 1 else float("inf")
+        se = corrected_se(d, test_share)
         need = 0.0 if name in PRIOR_LED else float(min_gain)
         may = eligible is None or name in eligible
         beats = bool(name != reference and may and d.mean() > max(se, need))

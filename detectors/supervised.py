@@ -598,8 +598,8 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
             return 1.0, {}
         judged, parts = auc
         resolution = float(np.mean(parts["step"]))
-        learned = informative(parts["pu"]["learners"], test_share=1.0 / folds)
-        reference = DEFAULT_CANDIDATE if DEFAULT_CANDIDATE in judged and learned else "prior"
+        signal = informative(parts["pu"]["learners"], test_share=1.0 / folds)
+        reference = DEFAULT_CANDIDATE if DEFAULT_CANDIDATE in judged and signal else "prior"
         eligible = None if reference == "prior" else set(judged) - WITHOUT_PRIOR
         winner, table = choose(
             judged,
@@ -617,7 +617,7 @@ class SupervisedDetector(OutlierMixin, BaseEstimator):
         self.selection_ = {
             **info,
             "reference": reference,
-            "labels_informative": learned,
+            "labels_informative": signal,
             "folds": folds,
             "repeats": REPEATS,
             "candidates": table,
