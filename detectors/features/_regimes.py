@@ -124,20 +124,43 @@ def energy_step(energy, ok, n_ok, res):
 
 
 def base_step(dmin, energy, ok) -> np.ndarray:
-    """Step of the base load: median daily minimum after / before its best upward split.
+    """Step of the base load: median daily minimum after its best upward split / the
+    highest level the base load sustained before it.
 
     Returns the ratio and the rise [kW] (0 without an upward split).
 
     The split is the least-squares one of the daily minimum (at least
     ``_step_segment`` complete days each side, as the step of daily energy); medians of the two
-    segments ignore short dips and spikes (holidays, maintenance). The
-    before-median is floored at 1 % of the mean load so a load off at night
-    stays finite. 1 when there is no upward split, NaN with too few days.
+    segments ignore short dips and spikes (holidays, maintenance). The level
+    before is the larger of the median before the split and the highest median
+    of a ``SUSTAINED_DAYS`` block entirely before it (:func:`sustained_level`)
+    when the floor rose by ``ONSET_MIN_RATIO`` or more at the split: a floor
+    that returns to a level it already held for weeks (electric heating in its
+    second winter, a home back from a long absence) did not step up; a rig's
+    floor is new. Smaller rises keep the median before, so that the ordinary
+    floors of a peer group keep the spread that their robust scale needs (with
+    every floor checked, most shops of the town read exactly 1 and three were
+    flagged for a rise of 0.0x their peers' load). The before-level is floored at 1 % of the mean load so a
+    load off at night stays finite. 1 when there is no upward split, NaN with
+    too few days.
     """
     n_days = dmin.shape[1]
-    found, before, after, enough = upward_split_medians(dmin)
+    valid = ~np.isnan(dmin)
+    enough = valid.sum(axis=1) >= 2 * MIN_SEGMENT_DAYS
     if n_days < 2 * MIN_SEGMENT_DAYS:
         return np.where(enough, 1.0, np.nan), np.where(enough, 0.0, np.nan)
+    found, late = _upward_split(dmin, valid)
+    lo = np.sort(np.where(late, np.nan, dmin), axis=1)
+    hi = np.sort(np.where(late, dmin, np.nan), axis=1)
+    before = sorted_quantile(lo, (valid & ~late).sum(axis=1), 0.5)
+    after = sorted_quantile(hi, (valid & late).sum(axis=1), 0.5)
+    with np.errstate(invalid="ignore"):
+        stepped = found & (after >= ONSET_MIN_RATIO * np.maximum(before, TINY))
+    if stepped.any():  # only a clear step is checked: ordinary floors keep their spread
+        first_late = np.argmax(late[stepped], axis=1)
+        held = sustained_level(dmin[stepped], first_late)
+        before = before.copy()
+        before[stepped] = np.fmax(before[stepped], held)
     mean_kw = np.where(ok, energy, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1) / 24.0
     ratio = after / np.maximum(before, 0.01 * mean_kw)
     up = found & (ratio > 1.0)
@@ -145,6 +168,44 @@ def base_step(dmin, energy, ok) -> np.ndarray:
         np.where(enough, np.where(up, ratio, 1.0), np.nan),
         np.where(enough, np.where(up, after - before, 0.0), np.nan),
     )
+
+
+SUSTAINED_DAYS = 28
+"""Days a level must hold to count as one the base load already had (:func:`base_step`):
+four weeks, twice a step's segment, so a fortnight of guests or a cold snap does not
+count, a heating season does."""
+
+
+def sustained_level(d, stop) -> np.ndarray:
+    """Highest median of consecutive ``SUSTAINED_DAYS``-day blocks that end before ``stop``.
+
+    Parameters
+    ----------
+    d : ndarray, shape (meters, days)
+        A daily value (NaN on incomplete days).
+    stop : ndarray of int, shape (meters,)
+        First day not to use (the split) for each row.
+
+    Returns
+    -------
+    ndarray, shape (meters,)
+        NaN where no block with at least half its days valid ends before ``stop``.
+    """
+    m, n_days = d.shape
+    n_blocks = n_days // SUSTAINED_DAYS
+    if n_blocks == 0:
+        return np.full(m, np.nan)
+    blocks = d[:, : n_blocks * SUSTAINED_DAYS].reshape(m, n_blocks, SUSTAINED_DAYS)
+    n_valid = (~np.isnan(blocks)).sum(axis=2)
+    med = sorted_quantile(
+        np.sort(blocks, axis=2).reshape(m * n_blocks, SUSTAINED_DAYS),
+        n_valid.reshape(-1),
+        0.5,
+    ).reshape(m, n_blocks)
+    ends = (np.arange(n_blocks) + 1) * SUSTAINED_DAYS
+    use = (ends[None, :] <= stop[:, None]) & (2 * n_valid >= SUSTAINED_DAYS)
+    out = np.where(use, med, -np.inf).max(axis=1)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def upward_split_medians(dmin):

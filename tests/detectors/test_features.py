@@ -253,6 +253,32 @@ def test_base_step_of_the_step_meter(small):
     assert f.loc["flat", "base_step_vs_peer"] == 0.0
 
 
+def test_a_floor_back_at_a_level_it_held_for_weeks_is_not_a_step():
+    # 200 days. A home heated electrically: its night floor is 0.6 kW for 56 days (two
+    # 28-day blocks), 0.1 kW for 84, and 0.6 kW again from day 140 (its second winter).
+    # The best upward split of the floor is at day 140 (median before 0.1 kW), but the
+    # floor only returns to a level it held for four weeks and more: no step (1.0, 0 kW).
+    # A 0.5 kW rig switched on at day 140 in a home with a 0.1 kW floor all along is a
+    # step of (0.1 + 0.5) / 0.1 = 6x; a 1 kW rig switched on in the heated home on day
+    # 140 lifts its floor from 0.6 to 1.6 kW: 2.67x, a rise of 1 kW.
+    days = 200
+    day_use = np.tile(np.where((HOD >= 7) & (HOD < 23), 0.5, 0.0), days)
+    floor = np.repeat(np.r_[np.full(56, 0.6), np.full(84, 0.1), np.full(60, 0.6)], 24)
+    later = np.repeat(np.arange(days) >= 140, 24)
+    loads = {
+        "heated": floor + day_use,
+        "rig": 0.1 + day_use + 0.5 * later,
+        "heated_rig": floor + day_use + 1.0 * later,
+    }
+    f = extract_features(make_ds(loads))
+    assert f.loc["heated", "base_step_ratio"] == 1.0
+    assert f.loc["heated", "base_step_vs_peer"] == 0.0
+    assert f.loc["rig", "base_step_ratio"] == pytest.approx(6.0)
+    assert f.loc["heated_rig", "base_step_ratio"] == pytest.approx(1.6 / 0.6)
+    peer = f["mean_kw"].median()
+    assert f.loc["heated_rig", "base_step_vs_peer"] == pytest.approx(1.0 / peer)
+
+
 def test_floor_bimodality_by_hand():
     # 20 nightly floors [kW]: a 0.5 kW rig off on 4 nights over a floor of 0.10/0.12 kW.
     # Each level: median 0.11 or 0.61, MAD 0.01, so s = 1.4826 * 0.01 for both and
