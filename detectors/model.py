@@ -143,13 +143,13 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "unsupervised": DetectorSpec(
         UnsupervisedDetector,
-        6,
+        7,
         False,
         "direction-aware robust z-scores within peer groups",
     ),
     "supervised": DetectorSpec(
         SupervisedDetector,
-        4,
+        5,
         True,
         "learning from inspection labels with calibrated probabilities: by default three "
         "fifths the unsupervised prior and two fifths positive-unlabelled learners (bagged "
