@@ -82,7 +82,9 @@ def explain(
         the line ("flat load 24/7: ..."). Default: the labels of
         :data:`detectors.rules.DEFAULT_RULES`.
     top : int, default 3
-        Most features quoted per meter.
+        Most features quoted per meter. A feature whose phrase reads as at
+        its registry's ``neutral`` value ("base load stepped up to 1.0x its
+        earlier level") is passed over for the next one.
     features : dict of str to Feature, optional
         Default :data:`detectors.features.FEATURES`.
 
@@ -101,14 +103,21 @@ def explain(
         headlines = _default_headlines()
     feats = _registry() if features is None else features
     # Strongest first; ties keep the column order, so the text is deterministic.
-    order = np.argsort(-evidence, axis=1, kind="stable")[:, :top]
+    order = np.argsort(-evidence, axis=1, kind="stable")
     lines = []
     for i in range(n):
-        cols = [j for j in order[i] if evidence[i, j] > 0]
+        cols, parts = [], []
+        for j in order[i]:
+            if evidence[i, j] <= 0 or len(parts) == top:
+                break
+            text = phrase(names[j], values[i, j], peer=peers[i], features=feats)
+            if text == _neutral_phrase(names[j], peers[i], feats):
+                continue  # "stepped up to 1.0x": says nothing, quote the next one
+            cols.append(j)
+            parts.append(text)
         if not cols:
             lines.append("")
             continue
-        parts = [phrase(names[j], values[i, j], peer=peers[i], features=feats) for j in cols]
         if pd.notna(onsets[i]):
             parts.append(f"started {pd.Timestamp(onsets[i]):%Y-%m-%d}")
         head = headlines.get(names[cols[0]])
@@ -148,6 +157,13 @@ def occlusion(score, X: np.ndarray, reference: np.ndarray, columns=None) -> np.n
         Xj[:, j] = reference[:, j]
         out[:, j] = np.maximum(base - np.asarray(score(Xj), dtype=np.float64), 0.0)
     return out
+
+
+def _neutral_phrase(name, peer, feats) -> str | None:
+    """The phrase of ``name`` at its registry's ``neutral`` value (None if it has none)."""
+    f = feats.get(name)
+    neutral = getattr(f, "neutral", None)
+    return None if neutral is None else phrase(name, neutral, peer=peer, features=feats)
 
 
 def _check_explain(evidence, X, top):

@@ -43,6 +43,10 @@ class Feature:
         ``{value}``, e.g. ``"night/day ratio {value:.2f}"``.
     reference : str or None
         Literature or standard behind the definition, where one exists.
+    neutral : float or None
+        The value that says nothing (a step ratio of 1, a rise of 0): a reason
+        whose phrase reads the same as at this value is not quoted ("base load
+        stepped up to 1.0x its earlier level").
     """
 
     name: str
@@ -52,6 +56,7 @@ class Feature:
     suspicious: str
     phrase: str
     reference: str | None = None
+    neutral: float | None = None
 
 
 _LOAD_FACTOR_REF = (
@@ -369,6 +374,7 @@ _F = [
         "high",
         "load stepped up to {value:.1f}x its earlier level",
         _STEP_REF,
+        neutral=1.0,
     ),
     Feature(
         "step_fit",
@@ -381,6 +387,7 @@ _F = [
         "high",
         "the step explains {value:.0%} of the daily variation",
         _STEP_REF,
+        neutral=0.0,
     ),
     Feature(
         "base_step_ratio",
@@ -399,6 +406,7 @@ _F = [
         "high",
         "base load stepped up to {value:.1f}x its earlier level",
         _STEP_REF,
+        neutral=1.0,
     ),
     Feature(
         "base_step_vs_peer",
@@ -414,6 +422,7 @@ _F = [
         "high",
         "a constant {value:.1f}x the median load of its {peer} peers appeared",
         _STEP_REF,
+        neutral=0.0,
     ),
     Feature(
         "off_day_share",

@@ -72,7 +72,7 @@ def test_rigs_of_1_kw_are_flagged_and_households_are_not(results):
         flagged_big += flagged[strong].sum()
         false += flagged[~rig].sum()
         untouched += (~rig).sum()
-    # Measured: 35 of 37 (95 %), 1 false flag in 212 untouched households.
+    # Measured: 36 of 37 (97 %), 1 false flag in 212 untouched households (January-April).
     assert flagged_big / big >= 0.80
     assert 100.0 * false / untouched <= 1.0
 
@@ -83,8 +83,9 @@ def test_the_ranking_finds_the_rigs(results):
         r = scored["unsupervised"]
         y = truth.loc[r["meter_id"], "is_mining"].to_numpy(bool)
         aps.append(average_precision(y, r["score"].to_numpy(float)))
-    # Measured 0.975, 0.935, 0.981 and 0.94-0.99 (jan-apr); rigs of 0.3 kW are the misses.
-    assert np.mean(aps) >= 0.93 and min(aps) >= 0.88
+    # Measured 1.000, 0.964, 1.000 (2013) and 0.988 (jan-apr): small rigs are the misses;
+    # 0.975, 0.935, 0.981 before a floor back at its winter level stopped being a step.
+    assert np.mean(aps) >= 0.95 and min(aps) >= 0.90
 
 
 def test_supervised_matches_its_prior_and_beats_the_baseline(results):

@@ -86,3 +86,43 @@ def test_farm_mining_puts_rigs_into_weather_driven_farm_meters():
     )
     with pytest.raises(ValueError, match="fewer than 2 x n = 24; build it with more meters"):
         town_population(2, 200, farm_mining=True)
+
+
+def test_pooled_cases_sum_the_counts_of_the_seeds():
+    # Two seeds of one window: 3 + 2 rigs of 1 kW or more, 2 + 1 of them flagged; 50 + 50
+    # untouched households with 0 + 1 false flags. Pooled: 3 of 5 flagged (60 %), 1 false
+    # flag in 100; the flag precision of the 1 kW rigs 3 / (3 + 1); AP the mean 0.9.
+    import pandas as pd
+
+    from bench.bench_quality import check_targets, pooled_cases
+
+    def cases(n_big, hit, false, ap):
+        return pd.DataFrame(
+            {
+                "detector": "unsupervised",
+                "case": ["power >= 1 kW", "confounder untouched"],
+                "n": [n_big, 50],
+                "AP": [ap, np.nan],
+                "P@n": [ap, np.nan],
+                "flagged": [hit / n_big, false / 50],
+                "flag_precision": [np.nan, np.nan],
+                "n_flagged": [hit, false],
+                "n_false": [false, false],
+            }
+        )
+
+    results = {
+        "lcl 2013 seed 1": {"cases": cases(3, 2, 0, 1.0)},
+        "lcl 2013 seed 2": {"cases": cases(2, 1, 1, 0.8)},
+    }
+    p = pooled_cases(results)
+    big = p.loc[("lcl 2013", "power >= 1 kW")]
+    assert (big["n"], big["n_flagged"], big["populations"]) == (5, 3, 2)
+    assert big["flagged"] == pytest.approx(0.6) and big["flag_precision"] == pytest.approx(0.75)
+    assert big["AP"] == pytest.approx(0.9) and big["AP_worst"] == pytest.approx(0.8)
+    ctl = p.loc[("lcl 2013", "confounder untouched")]
+    assert ctl["flagged"] == pytest.approx(0.01) and np.isnan(ctl["flag_precision"])
+    t = check_targets({}, p).set_index("target")
+    assert t.loc["rigs >= 1 kW flagged >= 80 %", "measured"] == "3/5 = 60%"
+    assert not t.loc["rigs >= 1 kW flagged >= 80 %", "met"]
+    assert t.loc["false flags <= 1 / 100 untouched", "met"]  # exactly 1 in 100

@@ -66,6 +66,22 @@ def test_explain_quotes_the_strongest_features_in_order():
     ]
 
 
+def test_explain_passes_over_a_reason_that_reads_as_no_change():
+    # A shop whose base load rose 2 % scores a little on base_step_ratio when its peers'
+    # floors never move, but "stepped up to 1.0x" tells an inspector nothing: the next
+    # feature is quoted instead. At 1.6x it is quoted.
+    X = pd.DataFrame(
+        {"base_step_ratio": [1.02, 1.6], "load_factor": [0.9, 0.9], "night_day_ratio": [0.5, 0.5]}
+    )
+    ev = np.array([[6.0, 2.0, 1.0], [6.0, 2.0, 1.0]])
+    lines = explain(ev, X, top=2, headlines={})
+    assert lines == [
+        "load factor 0.90; night/day load ratio 0.50",
+        "base load stepped up to 1.6x its earlier level; load factor 0.90",
+    ]
+    assert FEATURES["base_step_vs_peer"].neutral == 0.0
+
+
 def test_explain_default_headlines_come_from_the_rules():
     X = pd.DataFrame({"night_day_ratio": [0.98]})
     (line,) = explain(np.array([[1.0]]), X)
