@@ -22,6 +22,25 @@ def test_robust_z_by_hand_on_one_column():
     assert det.predict(X).tolist() == [1, 1, 1, 1, -1]
 
 
+def test_a_quarter_of_the_peers_at_a_bound_does_not_collapse_the_scale():
+    # 20 step ratios: 10 meters without an upward split sit at exactly 1 (the bound),
+    # 10 have steps 1.02, 1.04, ..., 1.20. The MAD (median 1.01) is 1.4826 x 0.01,
+    # which would put a 1.5x rise at 33 standard deviations; with half the peers at
+    # the bound the scale is the IQR's sigma instead: quartiles 1.0 and 1.105
+    # (numpy's linear interpolation), 0.105 / 1.349.
+    from detectors.robust import RobustStats
+
+    x = np.r_[np.ones(10), 1.0 + 0.02 * np.arange(1, 11)]
+    st = RobustStats.fit(x[:, None], None, min_group_size=5)
+    assert st.scale[-1, 0] == pytest.approx(0.105 / 1.349)
+    # Ties in the middle of the range leave the MAD alone: 1.0 ... 1.9 with six 1.45s.
+    y = np.r_[np.linspace(1.0, 1.9, 14), np.full(6, 1.45)]
+    med = np.median(y)
+    assert RobustStats.fit(y[:, None], None, min_group_size=5).scale[-1, 0] == pytest.approx(
+        MAD_TO_SD * np.median(np.abs(y - med))
+    )
+
+
 def test_direction_low_and_none():
     X = np.array([[1.0, 1.0], [1.1, 1.1], [0.9, 0.9], [1.0, 1.0], [-1.0, -1.0]])
     det = UnsupervisedDetector(directions=["low", "none"], min_group_size=2).fit(X)
