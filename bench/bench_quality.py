@@ -106,8 +106,14 @@ VARIANTS = {
 }
 """``--variants``: city populations that differ in season window, share of miners and size."""
 
-LCL_WINDOWS = {"2013": (None, None), "jan-apr": ("2013-01-01", "2013-05-01")}
-"""Windows of the real households: the year, and a winter-spring third of it."""
+LCL_WINDOWS = {
+    "2013": (None, None),
+    "jan-apr": ("2013-01-01", "2013-05-01"),
+    "sep-dec": ("2013-09-01", "2014-01-01"),
+}
+"""Windows of the real households: the year; a winter-spring third of it, whose use
+falls into spring; an autumn third, over the start of the heating (a winter load
+switched on in November is a new constant load there, as a rig's onset is)."""
 
 
 # -- populations ----------------------------------------------------------------------
