@@ -80,7 +80,8 @@ def explain(
     headlines : dict of str to str, optional
         ``{feature: headline}``; the headline of the strongest feature opens
         the line ("flat load 24/7: ..."). Default: the labels of
-        :data:`detectors.rules.DEFAULT_RULES`.
+        :data:`detectors.rules.DEFAULT_RULES`, each only where its rule's
+        test passes on the meter's value.
     top : int, default 3
         Most features quoted per meter. A feature whose phrase reads as at
         its registry's ``neutral`` value ("base load stepped up to 1.0x its
@@ -99,8 +100,10 @@ def explain(
     values = X.to_numpy(dtype=np.float64, na_value=np.nan)
     peers = [None] * n if peers is None else list(peers)
     onsets = [pd.NaT] * n if onset_dates is None else list(pd.to_datetime(onset_dates))
-    if headlines is None:
-        headlines = _default_headlines()
+    rules = None
+    if headlines is None:  # the default rules' labels, where their test passes
+        rules = _default_rules()
+        headlines = {f: r.label for f, r in rules.items()}
     feats = _registry() if features is None else features
     # Strongest first; ties keep the column order, so the text is deterministic.
     order = np.argsort(-evidence, axis=1, kind="stable")
@@ -121,6 +124,9 @@ def explain(
         if pd.notna(onsets[i]):
             parts.append(f"started {pd.Timestamp(onsets[i]):%Y-%m-%d}")
         head = headlines.get(names[cols[0]])
+        rule = None if rules is None else rules.get(names[cols[0]])
+        if rule is not None and not rule.fires(values[i, cols[0] : cols[0] + 1])[0]:
+            head = None  # "new constant load appeared" over a step that explains 4 %
         text = "; ".join(parts)
         lines.append(f"{head}: {text}" if head else text)
     return lines
@@ -189,11 +195,12 @@ def _registry() -> dict:
     return FEATURES
 
 
-def _default_headlines() -> dict[str, str]:
+def _default_rules() -> dict:
+    """``{feature: Rule}``: the first labelled default rule on each feature."""
     from detectors.rules import DEFAULT_RULES
 
-    out: dict[str, str] = {}
+    out: dict = {}
     for rule in DEFAULT_RULES.values():
         if rule.label and isinstance(rule.feature, str):
-            out.setdefault(rule.feature, rule.label)
+            out.setdefault(rule.feature, rule)
     return out

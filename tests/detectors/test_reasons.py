@@ -88,6 +88,17 @@ def test_explain_default_headlines_come_from_the_rules():
     assert line.startswith("runs through the night: night/day load ratio 0.98")
 
 
+def test_default_headline_only_where_its_rule_passes():
+    # step_fit's rule (>= 0.5) is labelled "new constant load appeared": a step that
+    # explains 4 % of the daily variation gets no such headline, one of 80 % does.
+    X = pd.DataFrame({"step_fit": [0.04, 0.8]})
+    lines = explain(np.array([[1.0], [1.0]]), X)
+    assert lines == [
+        "the step explains 4% of the daily variation",
+        "new constant load appeared: the step explains 80% of the daily variation",
+    ]
+
+
 def test_explain_checks_its_input():
     X = pd.DataFrame({"a": [1.0]})
     with pytest.raises(TypeError, match="must be a DataFrame"):
