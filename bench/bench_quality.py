@@ -637,6 +637,8 @@ def check_targets(results: dict, pooled: pd.DataFrame | None = None) -> pd.DataF
             if not group.startswith("lcl") or (group, "power >= 1 kW") not in pooled.index:
                 continue
             big = pooled.loc[(group, "power >= 1 kW")]
+            if big["populations"] < 2:
+                continue  # one seed: its own rows above say it
             ctl = pooled.loc[(group, "confounder untouched")]
             label = f"{group}, {int(big['populations'])} seeds pooled"
             rec = f"{int(big['n_flagged'])}/{int(big['n'])} = {big['flagged']:.0%}"
