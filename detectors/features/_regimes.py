@@ -140,9 +140,9 @@ def base_step(dmin, energy, ok) -> np.ndarray:
     floor is new. Smaller rises keep the median before, so that the ordinary
     floors of a peer group keep the spread that their robust scale needs (with
     every floor checked, most shops of the town read exactly 1 and three were
-    flagged for a rise of 0.0x their peers' load). The before-level is floored at 1 % of the mean load so a
-    load off at night stays finite. 1 when there is no upward split, NaN with
-    too few days.
+    flagged for a rise of 0.0x their peers' load). The before-level is floored
+    at 1 % of the mean load so a load off at night stays finite. 1 when there
+    is no upward split, NaN with too few days.
     """
     n_days = dmin.shape[1]
     valid = ~np.isnan(dmin)
