@@ -107,6 +107,7 @@ def explain(
     feats = _registry() if features is None else features
     # Strongest first; ties keep the column order, so the text is deterministic.
     order = np.argsort(-evidence, axis=1, kind="stable")
+    neutral: dict = {}  # (column, peer) -> the phrase at the feature's neutral value
     lines = []
     for i in range(n):
         cols, parts = [], []
@@ -114,7 +115,10 @@ def explain(
             if evidence[i, j] <= 0 or len(parts) == top:
                 break
             text = phrase(names[j], values[i, j], peer=peers[i], features=feats)
-            if text == _neutral_phrase(names[j], peers[i], feats):
+            key = (j, peers[i])
+            if key not in neutral:
+                neutral[key] = _neutral_phrase(names[j], peers[i], feats)
+            if text == neutral[key]:
                 continue  # "stepped up to 1.0x": says nothing, quote the next one
             cols.append(j)
             parts.append(text)

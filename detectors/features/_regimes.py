@@ -149,13 +149,8 @@ def base_step(dmin, energy, ok) -> np.ndarray:
     enough = valid.sum(axis=1) >= 2 * MIN_SEGMENT_DAYS
     if n_days < 2 * MIN_SEGMENT_DAYS:
         return np.where(enough, 1.0, np.nan), np.where(enough, 0.0, np.nan)
-    found, late = _upward_split(dmin, valid)
-    lo = np.sort(np.where(late, np.nan, dmin), axis=1)
-    hi = np.sort(np.where(late, dmin, np.nan), axis=1)
-    before = sorted_quantile(lo, (valid & ~late).sum(axis=1), 0.5)
-    after = sorted_quantile(hi, (valid & late).sum(axis=1), 0.5)
-    with np.errstate(invalid="ignore"):
-        stepped = found & (after >= ONSET_MIN_RATIO * np.maximum(before, TINY))
+    found, late, before, after = _split_medians(dmin, valid)
+    stepped = _stepped(found, before, after)
     if stepped.any():  # only a clear step is checked: ordinary floors keep their spread
         first_late = np.argmax(late[stepped], axis=1)
         held = sustained_level(dmin[stepped], first_late)
@@ -232,12 +227,27 @@ def upward_split_medians(dmin):
     if n_days < 2 * MIN_SEGMENT_DAYS:
         nan = np.full(m, np.nan)
         return np.zeros(m, dtype=bool), nan, nan, enough
-    found, late = _upward_split(dmin, valid)
-    lo = np.sort(np.where(late, np.nan, dmin), axis=1)
-    hi = np.sort(np.where(late, dmin, np.nan), axis=1)
+    found, _late, before, after = _split_medians(dmin, valid)
+    return found, before, after, enough
+
+
+def _split_medians(d, valid):
+    """:func:`_upward_split` of ``d`` (NaN where not ``valid``) and the medians either side.
+
+    Returns ``found, late, before, after`` (the medians NaN where a side has no valid day).
+    """
+    found, late = _upward_split(d, valid)
+    lo = np.sort(np.where(late, np.nan, d), axis=1)
+    hi = np.sort(np.where(late, d, np.nan), axis=1)
     before = sorted_quantile(lo, (valid & ~late).sum(axis=1), 0.5)
     after = sorted_quantile(hi, (valid & late).sum(axis=1), 0.5)
-    return found, before, after, enough
+    return found, late, before, after
+
+
+def _stepped(found, before, after) -> np.ndarray:
+    """Whether the median rose by ``ONSET_MIN_RATIO`` or more at an upward split."""
+    with np.errstate(invalid="ignore"):
+        return found & (after >= ONSET_MIN_RATIO * np.maximum(before, TINY))
 
 
 def _upward_split(d, valid) -> tuple[np.ndarray, np.ndarray]:
@@ -273,15 +283,8 @@ def latest_regime(d, ok) -> np.ndarray:
     n_days = d.shape[1]
     if n_days < 2 * MIN_SEGMENT_DAYS:
         return ok
-    dd = np.where(ok, d, np.nan)
-    found, late = _upward_split(dd, ok)
-    lo = np.sort(np.where(late | ~ok, np.nan, dd), axis=1)
-    hi = np.sort(np.where(late & ok, dd, np.nan), axis=1)
-    before = sorted_quantile(lo, (ok & ~late).sum(axis=1), 0.5)
-    after = sorted_quantile(hi, (ok & late).sum(axis=1), 0.5)
-    with np.errstate(invalid="ignore"):
-        stepped = found & (after >= ONSET_MIN_RATIO * np.maximum(before, TINY))
-    return np.where(stepped[:, None], ok & late, ok)
+    found, late, before, after = _split_medians(np.where(ok, d, np.nan), ok)
+    return np.where(_stepped(found, before, after)[:, None], ok & late, ok)
 
 
 def refine_onset(onset, xh, ok, before, after, daily_row) -> np.ndarray:
