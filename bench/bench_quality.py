@@ -162,8 +162,7 @@ def inject_dc_mining(pop, seed, n=DC_MINING_SITES):
     Barroso 2007). No inspection label is added.
     """
     rng = np.random.default_rng([int(seed), 2021])
-    reg = pop.registry
-    dc_ids = reg.loc[reg["customer_class"] == "data_centre", "meter_id"].to_numpy()
+    dc_ids = _registered_dc(pop)
     if len(dc_ids) < 2 * n:
         return pop
     pick = rng.choice(dc_ids, n, replace=False)
@@ -173,7 +172,7 @@ def inject_dc_mining(pop, seed, n=DC_MINING_SITES):
     days = pd.DatetimeIndex(ds["local_time"].values).normalize()
     day_codes, day_index = np.unique(days, return_inverse=True)
     truth = pop.truth.set_index("meter_id")
-    reg = reg.set_index("meter_id")
+    reg = pop.registry.set_index("meter_id")
     for m in pick:
         i = int(np.flatnonzero(ids == m)[0])
         x = kwh[i].astype(float)
@@ -331,6 +330,12 @@ def _figures(y, s, flagged, *, k) -> dict:
     }
 
 
+def _registered_dc(pop) -> np.ndarray:
+    """Meter ids registered as data centres (they are judged in a list of their own)."""
+    reg = pop.registry
+    return reg.loc[reg["customer_class"].astype(str) == "data_centre", "meter_id"].to_numpy()
+
+
 def evaluate_population(pop, *, k=(20, 50, 100), log=print) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit and score every detector on one population.
 
@@ -353,8 +358,7 @@ def evaluate_population(pop, *, k=(20, 50, 100), log=print) -> tuple[pd.DataFram
     """
     truth = pop.truth.set_index("meter_id")
     labelled = set(pop.labels["meter_id"])
-    cls = pop.registry.set_index("meter_id")["customer_class"].astype(str)
-    registered_dc = set(cls.index[cls == "data_centre"])
+    registered_dc = set(_registered_dc(pop))
     scored, meta = _scored(pop, log=log)
     scored["unsupervised (unlabelled)"] = scored["unsupervised"]
     meta["unsupervised (unlabelled)"] = meta["unsupervised"]
@@ -408,9 +412,8 @@ def data_centre_case(pop, r) -> dict:
     from detectors.evaluate import average_precision
 
     truth = pop.truth.set_index("meter_id")
-    cls = pop.registry.set_index("meter_id")["customer_class"]
     t = truth.loc[r["meter_id"]]
-    registered = (cls.reindex(r["meter_id"]) == "data_centre").to_numpy()
+    registered = r["meter_id"].isin(_registered_dc(pop)).to_numpy()
     dc = r[registered & r["score"].notna().to_numpy()].sort_values("rank")
     y = truth.loc[dc["meter_id"], "is_mining"].to_numpy(bool)
     peer_rank = np.arange(1, len(dc) + 1)
@@ -469,7 +472,8 @@ def _cases(name, t, y, s, flagged) -> pd.DataFrame:
 
     groups = {f"disguise {c}": (t["case"] == c).to_numpy() & y for c in t.loc[y, "case"].unique()}
     pw = t["power_kw"].to_numpy(float)
-    if y.any() and np.nanmax(pw[y]) <= max(POWER_BINS):  # household rigs: by power
+    known = np.isfinite(pw[y])  # the city's truth gives no rig power
+    if known.any() and pw[y][known].max() <= max(POWER_BINS):  # household rigs: by power
         for b in sorted({_power_bin(v) for v in pw[y]}):
             groups[f"power {b}"] = y & np.array([_power_bin(v) == b for v in pw])
         groups["power >= 1 kW"] = y & (pw >= 1.0)
@@ -795,8 +799,11 @@ def main(argv=None) -> dict:
         print(pooled.round(3).to_string())
         print()
     targets = check_targets(results, pooled)
-    print("targets (issue 20):")
-    print(targets.to_string(index=False))
+    if len(targets):
+        print("targets (issue 20):")
+        print(targets.to_string(index=False))
+    else:
+        print("targets (issue 20): no population was run")
     print(
         f"\ntotal {time.perf_counter() - t_all:.0f} s, peak memory {peak_rss_mib():,.0f} MiB "
         "(this process)"

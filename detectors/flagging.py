@@ -128,9 +128,34 @@ __all__ = [
     "posterior_flags",
 ]
 
-DEFAULT_FDR = 0.05
-"""Target false-discovery rate of the flagged list: 1 flag in 20 may be a false alarm
-(an inspection campaign's tolerance: the field team visits 20 addresses to find 19 rigs)."""
+DEFAULT_FDR = 0.02
+"""Nominal false-discovery rate of the flagged list (Benjamini-Hochberg level).
+
+The simulated null lacks the benign flat loads of real peer groups, so the share
+of false flags a list really holds runs above the nominal level (see "Checked
+against the inspections" above); the default is set so that the list holds the
+issue's targets on real households nobody on the team made, and measured on all
+three population generators (unsupervised; ``python -m bench quality``, the same
+p-values cut at each level):
+
+===========================  ==================  ==================  ====================
+population                   level 0.05          level 0.03          level 0.02
+===========================  ==================  ==================  ====================
+real households 2013 (12)    102/106, 0/636      102/106, 0/636      100/106, 0/636
+real households Jan-Apr      113/116, 4/636      111/116, 0/636      110/116, 0/636
+real households Sep-Dec      111/116, 12/636     111/116, 12/636     109/116, 3/636
+town, farm rigs (4 seeds)    219/264, 21 false   214/264, 16         210/264, 16
+sample city (3 seeds)        198/201, 45 false   198/201, 40         197/201, 36
+===========================  ==================  ==================  ====================
+
+(real households: rigs of 1 kW or more flagged, untouched homes flagged, seeds
+1-12 pooled; town and city: rigs flagged, meters without mining flagged.) At 0.05
+one real home whose 0.55 kW block switches on in November like a rig was flagged
+in every seed of September-December (1.9 per 100 untouched homes; the target is
+1); at 0.02 in 3 of 12 (0.47), with 94-95 % of the rigs of 1 kW or more flagged in
+every window, and the city's list loses 9 false flags for 1 rig. The cost is on
+the town: 9 rigs fewer for 5 false flags fewer. A team with room for more visits
+sets a larger ``fdr`` (``geoenergy detect --fdr``)."""
 
 N_DRAWS = 20_000
 """Simulated ordinary meters per peer group (p-values down to 5e-5 from the draws)."""

@@ -185,8 +185,9 @@ class MiningModel:
         scored batch at ``fdr``; the "rule" detector keeps its own decision
         (``min_points``). Every list carries its expected precision
         (``attrs["flagging"]`` of the scores).
-    fdr : float, default 0.05
-        False-discovery rate of the flagged list when ``threshold`` is None.
+    fdr : float, default DEFAULT_FDR (0.02)
+        False-discovery rate of the flagged list when ``threshold`` is None
+        (:data:`detectors.flagging.DEFAULT_FDR`: why 0.02).
     min_days : int, default 14
         Complete days a meter needs to be scored.
     min_group_size : int, default 10

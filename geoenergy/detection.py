@@ -19,6 +19,7 @@ The pipeline wires the three libraries together:
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,6 +383,32 @@ def _jsonable(obj):
 # -- detection --------------------------------------------------------------------------
 
 
+def check_fdr(fdr) -> float:
+    """``fdr`` as a float in (0, 1), or a ConfigError naming ``--fdr`` (checked before any work)."""
+    if isinstance(fdr, bool) or not isinstance(fdr, numbers.Real) or not 0.0 < fdr < 1.0:
+        raise ConfigError(
+            f"--fdr {fdr!r}: the false-discovery rate of the flagged list must be between 0 "
+            "and 1 (exclusive); e.g. 0.02 accepts about 1 false alarm in 50 flagged addresses."
+        )
+    return float(fdr)
+
+
+def _checked_fdr(fdr, model) -> float:
+    """``fdr`` for ``model``'s flagged list, or a ConfigError naming ``--fdr``."""
+    fdr = check_fdr(fdr)
+    if model.detector == "rule":
+        raise ConfigError(
+            "--fdr does not apply to the rule detector, which flags by its points (min_points); "
+            "drop --fdr or use --detector unsupervised."
+        )
+    if getattr(model, "threshold", None) is not None:
+        raise ConfigError(
+            f"--fdr does not apply to this model: it was saved to flag at a score threshold "
+            f"({model.threshold:g}); drop --fdr or train a model without a threshold."
+        )
+    return fdr
+
+
 def run_detection(
     ws,
     *,
@@ -395,6 +422,7 @@ def run_detection(
     tolerance_m: float = 20.0,
     actor: str = "cli",
     keep_cache: bool = True,
+    fdr: float | None = None,
 ) -> DetectionResult:
     """Score every meter of the workspace, cluster the flagged ones, store the run.
 
@@ -421,6 +449,13 @@ def run_detection(
         Write the feature cache (kernel rows and bucket layouts) for the next
         run. ``False`` for a throw-away workspace (``geoenergy detect`` from
         files), which no run reads again: nothing is written.
+    fdr : float, optional
+        False-discovery rate of the flagged list, in (0, 1): the team's
+        tolerance for false alarms (0.05: about 1 flagged address in 20 without
+        mining, as the simulated null sees it). None: the model's own
+        (:data:`detectors.flagging.DEFAULT_FDR` for a new one). Not for the rule
+        detector, which flags by its points, nor a model saved with a score
+        ``threshold``.
     """
     from detectors.datacentre import evidence_meters, known_readings
     from layers.hotspots import dbscan_hotspots
@@ -439,6 +474,8 @@ def run_detection(
         inputs.weather,
     )
     model, needs_fit = resolve_model(ws, detector, store=store)
+    if fdr is not None:
+        model.fdr = _checked_fdr(fdr, model)
     notes = []
     # Meters whose readings did not change since the last run are not run through the
     # kernel, and buckets whose files did not change are not read again.

@@ -114,7 +114,10 @@ def summary_line(res) -> str:
         prec = li.get("expected_precision")
         expect = "" if prec is None else f" (expected precision {prec:.0%}{_checked(name, li)})"
         label = "flagged" if name == "main" else f"{name.replace('_', ' ')}s flagged among them"
-        parts.append(f"{label} {n:,}{expect}")
+        by_fdr = name == "main" and "Benjamini" in str(flagging.get("method", ""))
+        fdr = flagging.get("fdr") if by_fdr else None
+        at = "" if fdr is None else f" at FDR {fdr:.0%}"
+        parts.append(f"{label} {n:,}{at}{expect}")
     flagged = "; ".join(parts) if parts else f"flagged {res.n_flagged:,}"
     return (
         f"Scored {n_scored:,} of {len(s):,} meters; {n_not:,} not scored{why}; "
@@ -177,6 +180,14 @@ def detect(
     ] = "Asia/Shanghai",
     top: Annotated[int, typer.Option(help="Rows of the ranking to print.")] = 15,
     eps_m: Annotated[float, typer.Option(help="Hotspot radius [m].")] = 300.0,
+    fdr: Annotated[
+        float | None,
+        typer.Option(
+            help="False-discovery rate of the flagged list, in (0, 1): the share of false "
+            "alarms the team accepts (default: the model's; 0.02 for a new one). Larger "
+            "flags more.",
+        ),
+    ] = None,
 ):
     """Score every meter for crypto-mining, rank and explain; from files or the workspace.
 
@@ -185,6 +196,10 @@ def detect(
     stores a detection run (with hotspots) for the review app.
     """
     _check_out(out, ".csv", ".parquet")
+    if fdr is not None:
+        from geoenergy.detection import check_fdr
+
+        check_fdr(fdr)
     if (readings is None) != (registry is None):
         raise ConfigError("file mode needs both --readings and --registry.")
     if readings is None and weather is not None:
@@ -215,6 +230,7 @@ def detect(
                     detector="unsupervised" if detector == "auto" else detector,
                     save=False,
                     keep_cache=False,  # the workspace is thrown away: no cache to write
+                    fdr=fdr,
                 )
         finally:
             warm.join()
@@ -222,7 +238,7 @@ def detect(
         from geoenergy.detection import run_detection
 
         with open_workspace() as ws:
-            res = run_detection(ws, detector=detector, store=ws.store, eps_m=eps_m)
+            res = run_detection(ws, detector=detector, store=ws.store, eps_m=eps_m, fdr=fdr)
     cols = ["meter_id", "score", "rank", "flagged", "status", "reasons"]
     extra = [
         "onset_date",

@@ -112,3 +112,37 @@ def test_summary_says_whether_inspections_checked_the_expected_precision():
     main_list.update(expected_precision=0.82, expected_precision_labels=0.82, n_labels=40)
     line = summary_line(res)
     assert "flagged 1 (expected precision 82%, checked against 40 inspections)" in line
+
+
+def test_detect_fdr_sets_the_lists_tolerance(city, tmp_path, capsys):
+    # --fdr is the team's tolerance for false alarms: a larger one flags a superset
+    # (Benjamini-Hochberg on the same p-values), and the summary says which applied.
+    args = ["detect", "--readings", str(city.readings), "--registry", str(city.registry)]
+    flagged = {}
+    for fdr in (0.02, 0.2):
+        out = tmp_path / f"scores-{fdr}.csv"
+        assert main([*args, "--out", str(out), "--fdr", str(fdr)]) == 0
+        text = " ".join(capsys.readouterr().out.split())
+        assert f"at FDR {fdr:.0%} (expected precision" in text
+        df = pd.read_csv(out)
+        flagged[fdr] = set(df.loc[df["flagged"] & (df["list"] == "main"), "meter_id"])
+    assert flagged[0.02] < flagged[0.2]  # strictly more at the looser tolerance
+    # The default of a new model is DEFAULT_FDR.
+    from detectors.flagging import DEFAULT_FDR
+
+    out = tmp_path / "scores-default.csv"
+    assert main([*args, "--out", str(out)]) == 0
+    assert f"at FDR {DEFAULT_FDR:.0%} (" in " ".join(capsys.readouterr().out.split())
+
+
+def test_detect_fdr_out_of_range_or_for_the_rule_detector_is_refused(city, tmp_path, capsys):
+    args = ["detect", "--readings", str(city.readings), "--registry", str(city.registry)]
+    out = tmp_path / "scores.csv"
+    assert main([*args, "--out", str(out), "--fdr", "1.5"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--fdr 1.5" in err and "between 0 and 1" in err
+    assert not out.exists()
+    assert main([*args, "--out", str(out), "--fdr", "0.1", "--detector", "rule"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "does not apply to the rule detector" in err
+    assert not out.exists()
