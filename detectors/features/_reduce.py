@@ -9,8 +9,6 @@ function works on whole blocks of meters at once (no loop over meters).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 MIN_SEGMENT_DAYS = 7
@@ -64,11 +62,17 @@ def robust_cv(v, ok) -> np.ndarray:
     """
     n = ok.sum(axis=1)
     x = np.where(ok, v, np.nan)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-        med = np.nanmedian(x, axis=1)
-        mad = np.nanmedian(np.abs(x - med[:, None]), axis=1)
-    return np.where((n >= MIN_SEGMENT_DAYS) & (med > 0), 1.4826 * mad / med, np.nan)
+    # Rows without a finite entry stay NaN; nanmedian is not asked about them, so it
+    # has no all-NaN warning to give (silencing it with catch_warnings is not
+    # thread-safe, and the kernel runs on threads).
+    rows = np.isfinite(x).any(axis=1)
+    med = np.full(len(x), np.nan)
+    mad = np.full(len(x), np.nan)
+    if rows.any():
+        med[rows] = np.nanmedian(x[rows], axis=1)
+        mad[rows] = np.nanmedian(np.abs(x[rows] - med[rows, None]), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n >= MIN_SEGMENT_DAYS) & (med > 0), 1.4826 * mad / med, np.nan)
 
 
 def cv(v, ok) -> np.ndarray:
