@@ -302,7 +302,7 @@ def _scored(pop, *, log=print) -> dict:
             "seconds": time.perf_counter() - t0,
             "expected_precision": r.attrs.get("flagging", {}).get("expected_precision"),
         }
-        out[name] = r[["meter_id", "score", "flagged", "rank", "list"]]
+        out[name] = r[["meter_id", "score", "flagged", "rank", "list", "p_value"]]
         if name == "supervised":
             b = model.baseline_scores(pop.readings, pop.registry, weather=weather)
             # The baseline's list: P(mining) > 0.5, the classifier's own decision.
@@ -388,7 +388,80 @@ def evaluate_population(pop, *, k=(20, 50, 100), log=print) -> tuple[pd.DataFram
         cases.append(_cases(name, t, y, s, flagged))
     summary = pd.DataFrame(rows).set_index("detector")
     summary.attrs["data_centres"] = data_centre_case(pop, scored["unsupervised"])
+    # records, not a DataFrame: pandas compares attrs when it concatenates summaries
+    summary.attrs["fdr_levels"] = fdr_levels(pop, scored["unsupervised"]).to_dict("records")
     return summary, pd.concat(cases, ignore_index=True)
+
+
+FDR_LEVELS = (0.01, 0.02, 0.03, 0.05, 0.1)
+"""False-discovery rates at which :func:`fdr_levels` cuts the unsupervised p-values."""
+
+
+def fdr_levels(pop, r, levels=FDR_LEVELS) -> pd.DataFrame:
+    """The main list the same p-values give at other false-discovery rates.
+
+    Benjamini-Hochberg (:func:`detectors.flagging.benjamini_hochberg`) on the
+    p-values of the main list (registered data centres aside), as the model
+    flags at its own ``fdr``: how many rigs (and rigs of 1 kW or more, where the
+    truth gives the power) and how many meters without mining each level flags.
+    The evidence behind :data:`detectors.flagging.DEFAULT_FDR`.
+
+    Returns
+    -------
+    DataFrame
+        One row per level: ``fdr, rigs, rigs_flagged, big, big_flagged,
+        negatives, false``.
+    """
+    from detectors.flagging import benjamini_hochberg
+
+    r = r[~r["meter_id"].isin(_registered_dc(pop))]
+    t = pop.truth.set_index("meter_id").loc[r["meter_id"]]
+    y = t["is_mining"].to_numpy(bool)
+    pw = t["power_kw"].to_numpy(float) if "power_kw" in t else np.full(len(y), np.nan)
+    big = y & (pw >= 1.0)
+    p = r["p_value"].to_numpy(float)
+    rows = []
+    for level in levels:
+        f = benjamini_hochberg(p, level)
+        rows.append(
+            {
+                "fdr": level,
+                "rigs": int(y.sum()),
+                "rigs_flagged": int((f & y).sum()),
+                "big": int(big.sum()),
+                "big_flagged": int((f & big).sum()),
+                "negatives": int((~y).sum()),
+                "false": int((f & ~y).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pooled_fdr_levels(results: dict) -> pd.DataFrame:
+    """:func:`fdr_levels` summed over the seeds of each generator (and window).
+
+    Returns
+    -------
+    DataFrame
+        Index ``(group, fdr)``; the counts of :func:`fdr_levels` summed, with
+        ``rig_recall``, ``big_recall`` (NaN without rig powers),
+        ``false_per_100`` (per 100 meters without mining) and ``precision``.
+    """
+    frames = [
+        pd.DataFrame(r["summary"].attrs["fdr_levels"]).assign(group=label.rsplit(" seed ", 1)[0])
+        for label, r in results.items()
+        if "summary" in r and "fdr_levels" in r["summary"].attrs
+    ]
+    if not frames:
+        return pd.DataFrame()
+    g = pd.concat(frames, ignore_index=True).groupby(["group", "fdr"], sort=False).sum()
+    flagged = g["rigs_flagged"] + g["false"]
+    return g.assign(
+        rig_recall=g["rigs_flagged"] / g["rigs"].where(g["rigs"] > 0),
+        big_recall=g["big_flagged"] / g["big"].where(g["big"] > 0),
+        false_per_100=100.0 * g["false"] / g["negatives"].where(g["negatives"] > 0),
+        precision=g["rigs_flagged"] / flagged.where(flagged > 0),
+    )
 
 
 def data_centre_case(pop, r) -> dict:
@@ -798,6 +871,16 @@ def main(argv=None) -> dict:
         print("per case, unsupervised, pooled over the seeds (counts summed, AP averaged):")
         print(pooled.round(3).to_string())
         print()
+    levels = pooled_fdr_levels(results)
+    if len(levels):
+        from detectors.flagging import DEFAULT_FDR
+
+        print(
+            "the unsupervised main list at other false-discovery rates (the same p-values, "
+            f"seeds pooled; the default is {DEFAULT_FDR:g}):"
+        )
+        print(levels.round(3).to_string())
+        print()
     targets = check_targets(results, pooled)
     if len(targets):
         print("targets (issue 20):")
@@ -811,6 +894,7 @@ def main(argv=None) -> dict:
     results["targets"] = targets
     results["across"] = across
     results["pooled"] = pooled
+    results["fdr_levels"] = levels
     return results
 
 

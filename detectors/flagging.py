@@ -135,8 +135,8 @@ The simulated null lacks the benign flat loads of real peer groups, so the share
 of false flags a list really holds runs above the nominal level (see "Checked
 against the inspections" above); the default is set so that the list holds the
 issue's targets on real households nobody on the team made, and measured on all
-three population generators (unsupervised; ``python -m bench quality``, the same
-p-values cut at each level):
+three population generators (unsupervised; the same p-values cut at each level,
+as ``python -m bench quality`` prints them, pooled over its seeds):
 
 ===========================  ==================  ==================  ====================
 population                   level 0.05          level 0.03          level 0.02

@@ -126,3 +126,43 @@ def test_pooled_cases_sum_the_counts_of_the_seeds():
     assert t.loc["rigs >= 1 kW flagged >= 80 %", "measured"] == "3/5 = 60%"
     assert not t.loc["rigs >= 1 kW flagged >= 80 %", "met"]
     assert t.loc["false flags <= 1 / 100 untouched", "met"]  # exactly 1 in 100
+
+
+def test_fdr_levels_cut_the_same_p_values_at_each_rate():
+    # Main list A (rig, 2 kW, p 0.001), B (rig, 0.5 kW, 0.004), C, D, F (no mining: 0.02,
+    # 0.5, 0.9); E, a registered data centre, is left out (its own list). m = 5.
+    # Benjamini-Hochberg at 0.01: bounds 0.002, 0.004, 0.006, ...: A and B. At 0.1: bounds
+    # 0.02, 0.04, 0.06, ...: A, B and C (C is a false flag).
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from bench.bench_quality import fdr_levels, pooled_fdr_levels
+
+    ids = list("ABCDEF")
+    pop = SimpleNamespace(
+        truth=pd.DataFrame(
+            {
+                "meter_id": ids,
+                "is_mining": [True, True, False, False, True, False],
+                "power_kw": [2.0, 0.5, np.nan, np.nan, 40.0, np.nan],
+            }
+        ),
+        registry=pd.DataFrame(
+            {"meter_id": ids, "customer_class": ["residential"] * 4 + ["data_centre", "public"]}
+        ),
+    )
+    r = pd.DataFrame({"meter_id": ids, "p_value": [0.001, 0.004, 0.02, 0.5, 1e-4, 0.9]})
+    lv = fdr_levels(pop, r, levels=(0.01, 0.1)).set_index("fdr")
+    assert lv.loc[0.01].to_dict() == {
+        "rigs": 2, "rigs_flagged": 2, "big": 1, "big_flagged": 1, "negatives": 3, "false": 0
+    }  # fmt: skip
+    assert (lv.loc[0.1, "rigs_flagged"], lv.loc[0.1, "false"]) == (2, 1)
+    summary = pd.DataFrame(index=["unsupervised"])
+    summary.attrs["fdr_levels"] = lv.reset_index().to_dict("records")
+    pooled = pooled_fdr_levels({f"lcl 2013 seed {s}": {"summary": summary} for s in (1, 2)})
+    row = pooled.loc[("lcl 2013", 0.1)]
+    assert (row["rigs"], row["false"], row["negatives"]) == (4, 2, 6)
+    assert row["rig_recall"] == 1.0 and row["big_recall"] == 1.0
+    assert row["false_per_100"] == pytest.approx(100 * 2 / 6)
+    assert row["precision"] == pytest.approx(4 / 6)
