@@ -146,3 +146,23 @@ def test_detect_fdr_out_of_range_or_for_the_rule_detector_is_refused(city, tmp_p
     err = " ".join(capsys.readouterr().err.split())
     assert "does not apply to the rule detector" in err
     assert not out.exists()
+
+
+def test_detect_fdr_overrides_a_saved_models_own_rate(city, tmp_path, capsys):
+    # A saved model keeps the rate it was trained with (here 0.05, as models saved before
+    # the 2 % default do); --fdr overrides it for one run, and the file is unchanged.
+    from detectors.model import MiningModel
+
+    model_path = tmp_path / "m.joblib"
+    files = ["--readings", str(city.readings), "--registry", str(city.registry)]
+    assert main(["train", *files, "--labels", str(city.labels), "--out", str(model_path)]) == 0
+    model = MiningModel.load(model_path)
+    model.fdr = 0.05
+    model.save(model_path)
+    capsys.readouterr()
+    args = ["detect", *files, "--detector", str(model_path)]
+    assert main([*args, "--out", str(tmp_path / "a.csv")]) == 0
+    assert "at FDR 5% (" in " ".join(capsys.readouterr().out.split())
+    assert main([*args, "--out", str(tmp_path / "b.csv"), "--fdr", "0.2"]) == 0
+    assert "at FDR 20% (" in " ".join(capsys.readouterr().out.split())
+    assert MiningModel.load(model_path).fdr == 0.05
