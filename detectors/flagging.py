@@ -123,6 +123,7 @@ __all__ = [
     "PeerNull",
     "SimulatedNull",
     "benjamini_hochberg",
+    "check_fdr",
     "expected_precision",
     "flag_lists",
     "posterior_flags",
@@ -186,11 +187,12 @@ _MIN_EXCESSES = 5  # below this many positive excesses, the pooled null
 _P_FLOOR = 1e-300  # keeps p-values strictly positive
 
 
-def _check_fdr(fdr) -> float:
+def check_fdr(fdr) -> float:
+    """``fdr`` as a float, or a ValueError unless it is a rate in (0, 1)."""
     if isinstance(fdr, bool) or not isinstance(fdr, numbers.Real) or not 0.0 < fdr < 1.0:
         raise ValueError(
-            f"fdr must be a false-discovery rate in (0, 1), got {fdr!r}; e.g. 0.05 keeps "
-            "the expected share of false flags at 5 %."
+            f"fdr must be a false-discovery rate in (0, 1), got {fdr!r}; e.g. 0.02 keeps "
+            "the expected share of false flags at 2 %."
         )
     return float(fdr)
 
@@ -215,7 +217,7 @@ def benjamini_hochberg(p, fdr: float = DEFAULT_FDR) -> np.ndarray:
     >>> benjamini_hochberg([0.001, 0.01, 0.03, 0.5], fdr=0.05).tolist()
     [True, True, True, False]
     """
-    fdr = _check_fdr(fdr)
+    fdr = check_fdr(fdr)
     p = np.asarray(p, dtype=float)
     tested = np.isfinite(p)
     m = int(tested.sum())
@@ -275,7 +277,7 @@ def posterior_flags(prob, fdr: float = DEFAULT_FDR) -> np.ndarray:
     >>> posterior_flags([0.99, 0.2, 0.95, 0.9, 0.5], fdr=0.1).tolist()
     [True, False, True, True, False]
     """
-    fdr = _check_fdr(fdr)
+    fdr = check_fdr(fdr)
     q = np.asarray(prob, dtype=float)
     out = np.zeros(len(q), dtype=bool)
     idx = np.flatnonzero(np.isfinite(q))
@@ -745,7 +747,7 @@ class PeerNull:
         exclude : array-like of bool, optional
             Meters that never enter the null (confirmed miners).
         """
-        fdr = _check_fdr(fdr)
+        fdr = check_fdr(fdr)
         t = np.asarray(t, dtype=float)
         codes = np.zeros(len(t), dtype=np.int64) if codes is None else np.asarray(codes)
         keep = np.isfinite(t)

@@ -53,6 +53,7 @@ from detectors.flagging import (
     LabelCalibration,
     PeerNull,
     SimulatedNull,
+    check_fdr,
     flag_lists,
 )
 from detectors.reasons import explain
@@ -262,12 +263,7 @@ class MiningModel:
                 f"threshold must be None or a score in (0, 1), got {t!r}; 0.5 flags at the "
                 "detector's own boundary."
             )
-        f = self.fdr
-        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0.0 < f < 1.0:
-            raise ValueError(
-                f"fdr must be a false-discovery rate in (0, 1), got {f!r}; 0.05 keeps the "
-                "expected share of false flags at 5 %."
-            )
+        check_fdr(self.fdr)
         for name in ("min_days", "min_group_size", "top_reasons"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:

@@ -19,7 +19,6 @@ The pipeline wires the three libraries together:
 from __future__ import annotations
 
 import datetime as dt
-import numbers
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -385,12 +384,15 @@ def _jsonable(obj):
 
 def check_fdr(fdr) -> float:
     """``fdr`` as a float in (0, 1), or a ConfigError naming ``--fdr`` (checked before any work)."""
-    if isinstance(fdr, bool) or not isinstance(fdr, numbers.Real) or not 0.0 < fdr < 1.0:
+    from detectors.flagging import check_fdr as valid_fdr
+
+    try:
+        return valid_fdr(fdr)
+    except ValueError:
         raise ConfigError(
             f"--fdr {fdr!r}: the false-discovery rate of the flagged list must be between 0 "
             "and 1 (exclusive); e.g. 0.02 accepts about 1 false alarm in 50 flagged addresses."
-        )
-    return float(fdr)
+        ) from None
 
 
 def _checked_fdr(fdr, model) -> float:
