@@ -144,13 +144,13 @@ DETECTORS: dict[str, DetectorSpec] = {
     ),
     "unsupervised": DetectorSpec(
         UnsupervisedDetector,
-        7,
+        8,
         False,
         "direction-aware robust z-scores within peer groups",
     ),
     "supervised": DetectorSpec(
         SupervisedDetector,
-        5,
+        6,
         True,
         "learning from inspection labels with calibrated probabilities: by default three "
         "fifths the unsupervised prior and two fifths positive-unlabelled learners (bagged "

@@ -309,16 +309,20 @@ _F = [
         "Least-squares slope of daily energy on the daily mean outdoor temperature, fitted "
         "jointly with a level shift at the best upward split of the daily energy (the split "
         "of step_ratio), so that only day-to-day weather within each regime moves it (NaN "
-        "without weather). A two-level meter (see off_day_share) is also fitted on its "
-        "on-days alone, when it has min_days of them, and the fit with the weaker "
-        "correlation counts.",
+        "without weather). Where the daily energy steps up 1.5x or more within 7 days of "
+        "the first day of the heating season, the fit over the days after the step counts "
+        "instead when it follows the cold more strongly. A two-level meter (see "
+        "off_day_share) is also fitted on its on-days alone, when it has min_days of them, "
+        "and the fit with the weaker correlation counts.",
         "Coal-to-electricity heating uses more on cold days (strongly negative), "
         "aquaculture and air-conditioned loads more on warm days (positive); a rig's "
         "consumption hardly depends on the weather (fans add a fraction of a percent "
         "per K). Without the level shift a rig switched on in autumn, while the weather "
         "cools, would pass for electric heating (-8 %/K); without the on-day fit a rig "
         "stopped on a few warm days would pass for one too, since only the switching "
-        "follows the weather there.",
+        "follows the weather there. Heaters switched on with the heating season follow "
+        "the cold only after the step: the autumn weeks before, which nothing followed, "
+        "would dilute their response to a rig's.",
         "none",
         "{value:+.1f} kWh/day per degC warmer",
         _PRISM_REF,

@@ -366,6 +366,36 @@ def test_a_rig_stopped_on_warm_days_is_not_weather_driven():
     assert f.loc["heat", "temperature_corr"] == pytest.approx(-1.0)
 
 
+def test_heaters_switched_on_with_the_heating_season_keep_their_response():
+    # 70 days from 11 October: autumn cools from 20 to 0 degC over the first 35, winter
+    # then wiggles around -3. Heaters come on with the heating season (15 November, day
+    # 35) and use 2 kWh/day more per degree below 16; nothing followed the autumn weather
+    # before. Fitted over all days (with the step's level shift) the flat autumn dilutes
+    # the response; the new load after the clear step follows the cold exactly: -2
+    # kWh/day/K, correlation -1. A 3 kW rig switched on the same day is flat after its
+    # step and gets no response either way. The same heaters switched on a month later
+    # than the season are fitted over all days, as any other step.
+    days, start = 70, "2023-10-11"
+    wiggle = np.where(np.arange(days) % 2, 1.5, -1.5)
+    temp = np.r_[np.linspace(20.0, 0.0, 35), np.full(35, -3.0)] + wiggle
+    weather = pd.DataFrame({"date": pd.date_range(start, periods=days), "temp_c": temp})
+    base = np.full(days, 7.2)  # kWh/day
+    heat = base + np.where(np.arange(days) >= 35, 2.0 * (16.0 - temp), 0.0)
+    rig = base + np.where(np.arange(days) >= 35, 72.0, 0.0)
+    late = base + np.where(np.arange(days) >= 49, 2.0 * (16.0 - temp), 0.0)  # 29 November
+    loads = {"heat": heat, "rig": rig, "late": late}
+    loads = {k: np.repeat(v / 24, 24) for k, v in loads.items()}
+    f = extract_features(make_ds(loads, start=start), weather=weather)
+    assert f.loc["heat", "temperature_corr"] == pytest.approx(-1.0)
+    assert f.loc["heat", "temperature_sensitivity"] == pytest.approx(-2.0)
+    after = heat[35:].mean()
+    assert f.loc["heat", "temperature_sensitivity_rel"] == pytest.approx(-2.0 / after)
+    assert f.loc["rig", "temperature_corr"] == 0.0
+    assert f.loc["rig", "temperature_sensitivity"] == pytest.approx(0.0, abs=1e-9)
+    assert pd.to_datetime(f.loc["late", "onset_date"]) == pd.Timestamp("2023-11-29")
+    assert f.loc["late", "temperature_corr"] > -0.5  # over all days: diluted by the autumn
+
+
 def test_temperature_sensitivity_and_attrs():
     temp = np.linspace(10.0, -10.0, DAYS)  # colder every day
     heat = np.repeat(24.0 * (1.0 + 0.1 * (10.0 - temp)), 24) / 24  # 2.4 kWh/day per K colder

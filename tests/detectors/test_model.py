@@ -104,7 +104,7 @@ def test_save_load_round_trip_and_card(pop, unsupervised, tmp_path):
     assert cpath == card_path(path) == tmp_path / "models" / "mining.card.json"
     card = json.loads(cpath.read_text("utf-8"))
     assert card["format"] == CARD_FORMAT
-    assert card["detector"]["name"] == "unsupervised" and card["detector"]["version"] == 7
+    assert card["detector"]["name"] == "unsupervised" and card["detector"]["version"] == 8
     assert card["training_data"]["n_meters"] == 150
     assert card["training_data"]["n_scored"] == 149
     assert {f["name"] for f in card["features"]} >= {"level_vs_peer", "night_day_ratio"}
