@@ -437,6 +437,11 @@ def fdr_levels(pop, r, levels=FDR_LEVELS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _seed_group(label: str) -> str:
+    """A population's label without its seed: what seeds are pooled by ("lcl 2013")."""
+    return label.rsplit(" seed ", 1)[0]
+
+
 def pooled_fdr_levels(results: dict) -> pd.DataFrame:
     """:func:`fdr_levels` summed over the seeds of each generator (and window).
 
@@ -448,7 +453,7 @@ def pooled_fdr_levels(results: dict) -> pd.DataFrame:
         ``false_per_100`` (per 100 meters without mining) and ``precision``.
     """
     frames = [
-        pd.DataFrame(r["summary"].attrs["fdr_levels"]).assign(group=label.rsplit(" seed ", 1)[0])
+        pd.DataFrame(r["summary"].attrs["fdr_levels"]).assign(group=_seed_group(label))
         for label, r in results.items()
         if "summary" in r and "fdr_levels" in r["summary"].attrs
     ]
@@ -620,7 +625,7 @@ def pooled_cases(results: dict, detector: str = "unsupervised") -> pd.DataFrame:
         if "cases" not in r:
             continue
         c = r["cases"]
-        frames.append(c[c["detector"] == detector].assign(group=label.rsplit(" seed ", 1)[0]))
+        frames.append(c[c["detector"] == detector].assign(group=_seed_group(label)))
     if not frames:
         return pd.DataFrame()
     allc = pd.concat(frames, ignore_index=True)

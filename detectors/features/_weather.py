@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from detectors.features._reduce import MIN_SEGMENT_DAYS, TINY
-from detectors.features._regimes import ONSET_MIN_RATIO
+from detectors.features._regimes import _stepped
 
 
 def weather_features(energy, ok, off, split, cal, opts, res) -> None:
@@ -119,7 +119,7 @@ def _new_load_response(energy, tok, t, split, season, min_days: int):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_before = np.where(before, energy, 0.0).sum(axis=1) / before.sum(axis=1)
         mean_after = np.where(after, energy, 0.0).sum(axis=1) / after.sum(axis=1)
-    clear = season & (mean_after >= ONSET_MIN_RATIO * np.maximum(mean_before, TINY))
+    clear = _stepped(season, mean_before, mean_after)
     heats = clear & (tail[0] < 0) & np.isfinite(joint[0])  # NaN compares False
     return tuple(
         np.where(heats & (np.abs(a) > np.abs(b)), a, b) for a, b in zip(tail, joint, strict=True)
