@@ -557,7 +557,9 @@ class MiningModel:
             if name != "main":
                 li["n_without_peers"] = int((~judged & (np.asarray(lists) == name)).sum())
         main = per_list.get("main", {"n_scored": 0, "n_flagged": 0, "expected_precision": None})
-        info = {"method": method, "fdr": self.fdr, **main, "lists": per_list}
+        # the rate only where it chose the list (not a threshold's or the rules' points)
+        fdr = None if how == "given" else self.fdr
+        info = {"method": method, "fdr": fdr, **main, "lists": per_list}
         return flagged, p, info
 
     def _has_own_peers(self, X) -> np.ndarray:
@@ -669,7 +671,8 @@ class MiningModel:
             centre: scored, explained and flagged on data-centre evidence among
             data centres only, :mod:`detectors.datacentre`; its p_value is NaN). A meter is scored
             exactly when its status is ``"ok"``. ``attrs["flagging"]``: how the
-            main list was chosen (``method``, ``fdr``, ``n_scored``,
+            main list was chosen (``method``, ``fdr``: None unless a false-discovery
+            rate chose it, ``n_scored``,
             ``n_flagged``), its ``expected_precision`` (share of the flagged
             meters expected to host mining; None when nothing is flagged: the
             lower of the peer-group null's estimate, ``expected_precision_null``,

@@ -114,8 +114,7 @@ def summary_line(res) -> str:
         prec = li.get("expected_precision")
         expect = "" if prec is None else f" (expected precision {prec:.0%}{_checked(name, li)})"
         label = "flagged" if name == "main" else f"{name.replace('_', ' ')}s flagged among them"
-        by_fdr = name == "main" and "Benjamini" in str(flagging.get("method", ""))
-        fdr = flagging.get("fdr") if by_fdr else None
+        fdr = flagging.get("fdr") if name == "main" else None  # None: not chosen by a rate
         at = "" if fdr is None else f" at FDR {fdr:.0%}"
         parts.append(f"{label} {n:,}{at}{expect}")
     flagged = "; ".join(parts) if parts else f"flagged {res.n_flagged:,}"

@@ -184,6 +184,9 @@ def test_rule_model_gives_rules_as_reasons(pop):
     top = r.loc[0]
     assert top["flagged"] and top["score"] >= 0.5
     assert top["reasons"].split(":")[0] in {rule.label for rule in m.detector_.rules_}
+    # its list is the rules' points, not a false-discovery rate: none is claimed
+    assert r.attrs["flagging"]["fdr"] is None
+    assert r.attrs["flagging"]["method"] == "rule points >= min_points"
 
 
 def test_threshold_and_a_custom_estimator(pop):

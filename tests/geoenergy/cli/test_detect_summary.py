@@ -166,3 +166,12 @@ def test_detect_fdr_overrides_a_saved_models_own_rate(city, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "b.csv"), "--fdr", "0.2"]) == 0
     assert "at FDR 20% (" in " ".join(capsys.readouterr().out.split())
     assert MiningModel.load(model_path).fdr == 0.05
+
+
+def test_a_list_not_chosen_by_a_rate_does_not_claim_one(city, tmp_path, capsys):
+    # The rule detector flags by its points: its summary (and the stored card, which the
+    # review app reads) carries no false-discovery rate.
+    args = ["detect", "--readings", str(city.readings), "--registry", str(city.registry)]
+    assert main([*args, "--out", str(tmp_path / "r.csv"), "--detector", "rule"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Scored" in text and "at FDR" not in text
